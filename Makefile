@@ -1,0 +1,31 @@
+# 外呼宝 Waihubao — the two commands: `make run` and `make test`.
+VENV   := .venv
+BIN    := $(VENV)/bin
+PG_URL ?= postgresql://postgres@127.0.0.1:5432/test
+
+.PHONY: run test lint chromium bench-smoke
+
+$(BIN)/.installed: pyproject.toml
+	python3 -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e '.[test]'
+	touch $@
+
+run: $(BIN)/.installed
+	$(BIN)/waihubao migrate
+	$(BIN)/waihubao demo
+	$(BIN)/waihubao serve --simulated-box
+
+chromium:
+	@command -v chromium >/dev/null 2>&1 || (apt-get update -q && apt-get install -y -q chromium)
+
+lint: $(BIN)/.installed
+	$(BIN)/ruff check .
+
+test: $(BIN)/.installed chromium lint
+	$(BIN)/pytest
+	WAIHUBAO_TEST_DB=postgres WAIHUBAO_TEST_PG_URL=$(PG_URL) $(BIN)/pytest -m db
+	$(MAKE) bench-smoke
+
+bench-smoke: $(BIN)/.installed
+	@for b in bench/*.py; do echo "== $$b"; $(BIN)/python $$b --size smoke || exit 1; done
