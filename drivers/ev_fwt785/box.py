@@ -309,7 +309,7 @@ class Box:
             transport,
             on_urc=self._urc_send.send_nowait,
             on_warning=self._on_warning,
-            default_limit=self.timeouts.command,
+            default_timeout=self.timeouts.command,
             retries=self._retries,
             backoff=self._retry_backoff,
             box=self.name,
