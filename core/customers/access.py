@@ -1,0 +1,118 @@
+"""Who may see or change which customer: the core scope resolver plus shares, 公共客户, pools and types.
+
+Every customer read or write path builds its where-clause here, so one test of these clauses covers
+lists, searches, counts, exports and details alike.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from litestar.exceptions import NotFoundException
+from piccolo.columns.combination import Or
+
+from core.customers.tables import Customer, CustomerShare, Pool, PoolMember
+from core.perms.actor import Actor
+from core.perms.scope import NOTHING, scope_where, where_all
+
+READ = "customers:read"
+EDIT = "customers:edit"
+DELETE = "customers:delete"
+ASSIGN = "customers:assign"
+POOL = "customers:pool"
+
+
+def shared_with(actor: Actor, levels: tuple[str, ...] = ("read", "edit")) -> Any:
+    """Customers shared with the actor or the actor's department at one of `levels`."""
+    if actor.user_id is None:
+        return NOTHING
+    target = CustomerShare.user == actor.user_id
+    if actor.department_id is not None:
+        target = Or(target, CustomerShare.department == actor.department_id)
+    return Customer.id.is_in(
+        CustomerShare.select(CustomerShare.customer).where(target & CustomerShare.level.is_in(list(levels))))
+
+
+async def member_pool_ids(actor: Actor) -> list[int]:
+    """Pools the actor may see and claim from: pools without members are open to everyone."""
+    pools = await Pool.select(Pool.id).where(Pool.active == True)  # noqa: E712
+    members = await PoolMember.select(PoolMember.pool, PoolMember.user, PoolMember.department)
+    restricted: dict[int, bool] = {}
+    for m in members:
+        hit = (m["user"] is not None and m["user"] == actor.user_id) or (
+            m["department"] is not None and m["department"] == actor.department_id)
+        restricted[m["pool"]] = restricted.get(m["pool"], False) or hit
+    return [p["id"] for p in pools if actor.system or restricted.get(p["id"], True)]
+
+
+async def pooled_visible(actor: Actor) -> Any:
+    if not actor.can(POOL):
+        return None
+    ids = await member_pool_ids(actor)
+    return (Customer.owner.is_null() & Customer.pool.is_in(ids)) if ids else None
+
+
+def type_clause(actor: Actor) -> Any:
+    if actor.customer_types is None or actor.system:
+        return None
+    return Customer.type.is_in(actor.customer_types) if actor.customer_types else NOTHING
+
+
+def _or(*clauses: Any) -> Any:
+    out = None
+    for c in clauses:
+        if c is not None:
+            out = c if out is None else Or(out, c)
+    return out
+
+
+async def read_where(actor: Actor) -> Any:
+    """Own/department/subtree/all by role, plus shares, 公共客户 and claimable pool customers."""
+    also = _or(shared_with(actor), Customer.is_public == True, await pooled_visible(actor))  # noqa: E712
+    return where_all(
+        await scope_where(actor, READ, owner=Customer.owner, department=Customer.department, also=also),
+        type_clause(actor))
+
+
+async def edit_where(actor: Actor) -> Any:
+    return where_all(
+        await scope_where(actor, EDIT, owner=Customer.owner, department=Customer.department,
+                          also=shared_with(actor, ("edit",))),
+        type_clause(actor))
+
+
+async def delete_where(actor: Actor) -> Any:
+    return where_all(
+        await scope_where(actor, DELETE, owner=Customer.owner, department=Customer.department),
+        type_clause(actor))
+
+
+async def assign_where(actor: Actor) -> Any:
+    """Assigning needs edit *and* assign rights on each record."""
+    return where_all(
+        await edit_where(actor),
+        await scope_where(actor, ASSIGN, owner=Customer.owner, department=Customer.department),
+    )
+
+
+async def _get(clause: Any, customer_id: int) -> dict[str, Any]:
+    row = await Customer.select().where(where_all(Customer.id == customer_id, clause)).first()
+    if row is None:
+        raise NotFoundException("客户不存在 / customer not found")
+    return row
+
+
+async def readable(actor: Actor, customer_id: int) -> dict[str, Any]:
+    return await _get(await read_where(actor), customer_id)
+
+
+async def editable(actor: Actor, customer_id: int) -> dict[str, Any]:
+    return await _get(await edit_where(actor), customer_id)
+
+
+async def deletable(actor: Actor, customer_id: int) -> dict[str, Any]:
+    return await _get(await delete_where(actor), customer_id)
+
+
+async def assignable(actor: Actor, customer_id: int) -> dict[str, Any]:
+    return await _get(await assign_where(actor), customer_id)
