@@ -25,7 +25,7 @@ from typing import Any
 import anyio
 import msgspec
 import structlog
-from anyio.abc import TaskGroup, TaskStatus
+from anyio.abc import TaskGroup
 from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
 
 from . import events as ev
@@ -212,19 +212,24 @@ class Box:
         try:
             self._tg = await self._stack.enter_async_context(anyio.create_task_group())
             self._tg.start_soon(self._urc_loop)
-            await self._tg.start(self._supervise)
+            await self._connect()
         except BaseException as exc:
             self._closing = True
-            assert self._tg is not None
-            self._tg.cancel_scope.cancel()
-            await self._stack.__aexit__(type(exc), exc, exc.__traceback__)
-            raise
+            if self._tg is not None:
+                self._tg.cancel_scope.cancel()
+            try:
+                await self._stack.__aexit__(None, None, None)
+            finally:
+                raise exc
+        self._tg.start_soon(self._supervise)
         return self
 
-    async def __aexit__(self, *exc_info: Any) -> bool | None:
+    async def __aexit__(self, *exc_info: Any) -> None:
+        # The body's exception propagates unchanged (not wrapped in an ExceptionGroup): the task
+        # group only ever holds our own tasks, which are cancelled here.
         await self.aclose()
         assert self._stack is not None
-        return await self._stack.__aexit__(*exc_info)
+        await self._stack.__aexit__(None, None, None)
 
     async def aclose(self) -> None:
         if self._closing:
@@ -260,7 +265,7 @@ class Box:
         self._seq += 1
         event: Any = cls(box=self.name, seq=self._seq, at=self.now(), **fields)
         self.history.append(event)
-        self._log.info("event", type=cls.__name__, seq=self._seq, **fields)
+        self._log.debug("event", type=cls.__name__, seq=self._seq, **fields)
         alive = []
         for s in self._subscribers:
             try:
@@ -273,26 +278,9 @@ class Box:
 
     # ---------------------------------------------------------------- connection
 
-    async def _supervise(self, *, task_status: TaskStatus[None] = anyio.TASK_STATUS_IGNORED) -> None:
-        attempts = 0
-        started = False
+    async def _supervise(self) -> None:
+        """Wait for the port to die; end the call, emit BoxDisconnected, reconnect with back-off."""
         while not self._closing:
-            try:
-                await self._connect()
-            except BoxError as exc:
-                if not started:
-                    raise
-                attempts += 1
-                delay = self.backoff.delay(attempts)
-                self._log.info("reconnect_failed", attempt=attempts, retry_in=delay, error=str(exc))
-                await anyio.sleep(delay)
-                continue
-            if not started:
-                started = True
-                task_status.started()
-            else:
-                self._emit(ev.BoxReconnected, attempts=attempts)
-            attempts = 0
             assert self._channel is not None
             await self._channel.closed.wait()
             self.connected = False
@@ -301,6 +289,18 @@ class Box:
             await self._on_disconnect(self._channel._dead or "port lost")
             if not self.reconnect:
                 return
+            attempts = 0
+            while not self._closing:
+                attempts += 1
+                try:
+                    await self._connect()
+                except BoxError as exc:
+                    delay = self.backoff.delay(attempts)
+                    self._log.info("reconnect_failed", attempt=attempts, retry_in=delay, error=str(exc))
+                    await anyio.sleep(delay)
+                    continue
+                self._emit(ev.BoxReconnected, attempts=attempts)
+                break
 
     async def _connect(self) -> None:
         transport = Transport(self.url, self.baudrate)

@@ -126,7 +126,7 @@ class AtChannel:
         if self._dead is not None:
             return
         self._dead = reason
-        self._log.warning("port_lost", reason=reason)
+        (self._log.debug if reason == "closed by driver" else self._log.warning)("port_lost", reason=reason)
         self.transport.close()
         self._parser.reset()
         if self._waiter is not None:

@@ -17,7 +17,7 @@ from .registry import get_or_create
 
 def _garble(data: bytes) -> bytes:
     """What a UART at the wrong baud rate makes of bytes: framing noise."""
-    return bytes(((b * 7) ^ 0xA5) | 0x80 for b in data)
+    return bytes((((b * 7) & 0xFF) ^ 0xA5) | 0x80 for b in data)
 
 
 class Serial(SerialBase):
