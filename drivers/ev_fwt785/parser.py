@@ -86,6 +86,8 @@ class AtParser:
         self._pending: _Pending | None = None
         self._raw_left = 0
         self._pdu_header: str | None = None
+        self._skip_lf = False
+        self._last_eol = 0
 
     @property
     def pending(self) -> Command | None:
@@ -112,6 +114,7 @@ class AtParser:
         self._pending = None
         self._raw_left = 0
         self._pdu_header = None
+        self._skip_lf = False
 
     def feed(self, data: bytes) -> None:
         self._buf += data
@@ -122,6 +125,11 @@ class AtParser:
             if self._raw_left:
                 if not self._buf:
                     return None
+                if self._skip_lf:
+                    self._skip_lf = False
+                    if self._buf[0] == 10:
+                        del self._buf[0]
+                        continue
                 assert self._pending is not None
                 take = bytes(self._buf[: self._raw_left])
                 del self._buf[: len(take)]
@@ -142,6 +150,7 @@ class AtParser:
             if nl < 0:
                 return None
             raw = bytes(self._buf[:nl])
+            self._last_eol = self._buf[nl]
             del self._buf[: nl + 1]
             line = raw.decode("utf-8", errors="replace").strip("\r\n\x00 ")
             if not line:
@@ -179,6 +188,7 @@ class AtParser:
             if cmd.kind is Kind.RAW:
                 rest = line[len("CONNECT") :].strip()
                 self._raw_left = int(rest) if rest.isdigit() else 0
+                self._skip_lf = self._last_eol == 13  # the CR of a CRLF: its LF is not payload
                 return None
             if cmd.kind is Kind.PROMPT and not p.prompted:
                 p.prompted = True
