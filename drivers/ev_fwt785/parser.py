@@ -165,10 +165,8 @@ class AtParser:
 
     def _find_eol(self) -> int:
         """Lines end in CR, LF or CRLF; `\\r\\n` pairs collapse because empty lines are skipped."""
-        for i, b in enumerate(self._buf):
-            if b in (10, 13):
-                return i
-        return -1
+        cr, lf = self._buf.find(b"\r"), self._buf.find(b"\n")
+        return lf if cr < 0 else cr if lf < 0 else min(cr, lf)
 
     def _classify(self, line: str) -> ParserEvent | None:
         if self._pdu_header is not None:

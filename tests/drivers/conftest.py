@@ -26,7 +26,9 @@ _names = itertools.count()
 
 DIALECTS = ["quectel", "simcom"]
 TRANSPORTS = ["sim"] + (["pty"] if sys.platform != "win32" else [])
-FAST = Timeouts(command=2.0, probe=0.5, dial=5.0, radio=5.0, register=5.0, sms=5.0, file=5.0, hangup_settle=1.0)
+FAST = Timeouts(
+    command=2.0, probe=0.5, dial=5.0, radio=5.0, register=5.0, sms=5.0, file=5.0, hangup_settle=1.0
+)
 
 
 @pytest.fixture
@@ -64,7 +66,9 @@ async def connect(sim: SimBox, transport: str = "sim", **kw: Any) -> AsyncIterat
             yield box
 
 
-async def expect(stream: MemoryObjectReceiveStream[Any], cls: type[E], within: float = 5.0, **match: Any) -> E:
+async def expect(
+    stream: MemoryObjectReceiveStream[Any], cls: type[E], within: float = 5.0, **match: Any
+) -> E:
     """Next event of type `cls` (and matching fields) from `stream`; other events are skipped."""
     with anyio.fail_after(within):
         async for e in stream:

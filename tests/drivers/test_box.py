@@ -149,7 +149,9 @@ async def test_unplayable_prompt_rejected_locally(tmp_path: Path) -> None:
 
 async def test_recording_yields_wav(tmp_path: Path) -> None:
     sim = make_sim("quectel")
-    sim.callees.add("*", Callee(outcome="answer", ring_after=0.5, answer_after=1, speak_at=(1.0,), speak_s=2.0))
+    sim.callees.add(
+        "*", Callee(outcome="answer", ring_after=0.5, answer_after=1, speak_at=(1.0,), speak_s=2.0)
+    )
     async with connect(sim) as box:
         events = box.subscribe()
         await box.dial("13800138000")

@@ -53,7 +53,7 @@ def test_prompt_raw_and_two_line_urc() -> None:
     p.begin(Command("AT+QFREAD=1,10", Kind.RAW))
     p.feed(b"\r\nCONNECT 6\r\nOK\r\n\x00\xff\r\nOK\r\n")
     assert drain(p) == [Response("AT+QFREAD=1,10", (), "OK", b"OK\r\n\x00\xff")]
-    p.feed(b'\r\n+CMT: ,24\r\n0791683108200005F0040D91\r\n')
+    p.feed(b"\r\n+CMT: ,24\r\n0791683108200005F0040D91\r\n")
     assert drain(p) == [Unsolicited("+CMT: ,24", "0791683108200005F0040D91")]
 
 
@@ -70,11 +70,22 @@ def test_abandon_returns_partial() -> None:
 
 # ---------------------------------------------------------------- hypothesis: chunking invariance
 
-URCS = ['+QIND: "csq",17,99', "+CREG: 1", "RING", '+CMTI: "SM",3', "+QPSND: 0", "^DSCI: 1,0,3,0,13800138000,129"]
+URCS = [
+    '+QIND: "csq",17,99',
+    "+CREG: 1",
+    "RING",
+    '+CMTI: "SM",3',
+    "+QPSND: 0",
+    "^DSCI: 1,0,3,0,13800138000,129",
+]
 COMMANDS = [
     (Command("AT+CSQ", Kind.SINGLELINE, "+CSQ:"), ["+CSQ: 23,99"], "OK"),
     (Command("AT+CGSN", Kind.NUMERIC), ["869710030012345"], "OK"),
-    (Command("AT+CLCC", Kind.MULTILINE, "+CLCC:"), ['+CLCC: 1,0,0,0,0,"1",129', '+CLCC: 2,0,3,0,0,"2",129'], "OK"),
+    (
+        Command("AT+CLCC", Kind.MULTILINE, "+CLCC:"),
+        ['+CLCC: 1,0,0,0,0,"1",129', '+CLCC: 2,0,3,0,0,"2",129'],
+        "OK",
+    ),
     (Command("ATD13800138000;", Kind.DIAL), [], "NO CARRIER"),
     (Command("AT+CPIN?", Kind.SINGLELINE, "+CPIN:"), [], "+CME ERROR: 10"),
     (Command("ATE0", Kind.NO_RESULT), [], "OK"),
@@ -113,7 +124,9 @@ def run(cmds: list[Command], chunks: list[bytes]) -> list[object]:
 
 @settings(max_examples=300, deadline=None)
 @given(scenarios(), st.lists(st.integers(1, 40), max_size=200))
-def test_same_output_whatever_the_chunking(scenario: tuple[list[Command], bytes, list[object]], cuts: list[int]) -> None:
+def test_same_output_whatever_the_chunking(
+    scenario: tuple[list[Command], bytes, list[object]], cuts: list[int]
+) -> None:
     cmds, stream, expected = scenario
     chunks, pos = [], 0
     for n in cuts:
