@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from litestar.exceptions import ClientException
+from litestar.exceptions import ValidationException
 
 
-class InvalidInput(ClientException):
+class InvalidInput(ValidationException):
     """Raised before anything is written; `extra` lists {row, column, message} when there are several."""
 
     status_code = 400

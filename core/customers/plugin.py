@@ -50,8 +50,6 @@ def menu_items(actor: Actor) -> list[MenuItem]:
                  order=13),
         MenuItem(key="customers.followups", label="联系记录", href="/customers/followups",
                  permission="customers:read", order=14),
-        MenuItem(key="customers.reminders", label="销售提醒", href="/customers/reminders",
-                 permission="customers:read", order=15),
         MenuItem(key="customers.warnings", label="预警提示", href="/customers/warnings", permission="customers:read",
                  order=16),
         MenuItem(key="customers.analysis", label="客户分析", href="/customers/analysis",
@@ -104,8 +102,6 @@ def settings_sections() -> list[Any]:
 
 @hookimpl
 async def reminders(actor: Actor, today: dt.date) -> list[Reminder]:
-    from core.customers.reminders import reminders_for
-
     return await reminders_for(actor, today)
 
 

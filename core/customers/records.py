@@ -21,6 +21,7 @@ from core.customers.schemas import (
     CustomerPatch,
 )
 from core.customers.tables import (
+    ColumnPref,
     Contact,
     ContactPhone,
     Customer,
@@ -378,3 +379,42 @@ async def shares_of(actor: Actor, customer_id: int) -> list[dict[str, Any]]:
     await access.readable(actor, customer_id)
     return await CustomerShare.select(CustomerShare.id, CustomerShare.user, CustomerShare.department,
                                       CustomerShare.level).where(CustomerShare.customer == customer_id)
+
+
+async def list_contacts(actor: Actor, q: str = "", limit: int = 100) -> list[ContactOut]:
+    """联系人 list: contacts of customers in the actor's read scope, optionally by name or phone."""
+    scope = await access.read_where(actor)
+    in_scope = Customer.select(Customer.id)
+    clause: Any = Contact.customer.is_in(in_scope.where(scope) if scope is not None else in_scope)
+    q = q.strip()
+    if q:
+        e164 = phones.try_normalise(q)
+        if e164:
+            clause = clause & Contact.id.is_in(ContactPhone.select(ContactPhone.contact).where(ContactPhone.e164 == e164))
+        else:
+            clause = clause & Contact.name.like(f"%{q}%")
+    rows = await Contact.select().where(clause).order_by(Contact.id, ascending=False).limit(limit)
+    phone_rows = await ContactPhone.select(ContactPhone.contact, ContactPhone.e164).where(
+        ContactPhone.contact.is_in([r["id"] for r in rows] or [0]))
+    await record(actor, "query", "contact", meta={"q": q, "rows": len(rows)})
+    return [_out_contact(c, phone_rows) for c in rows]
+
+
+async def get_columns(actor: Actor, view: str = "customers") -> list[str]:
+    row = await ColumnPref.select(ColumnPref.columns).where(
+        (ColumnPref.user == actor.user_id) & (ColumnPref.view == view)).first()
+    return msgspec.json.decode(row["columns"]) if row else []
+
+
+async def set_columns(actor: Actor, columns: list[str], view: str = "customers") -> list[str]:
+    """列设置: the columns a user chose for a list, saved per user."""
+    from core.customers.schemas import CustomerRow
+
+    known = set(CustomerRow.__struct_fields__)
+    wrong = [c for c in columns if c not in known]
+    if wrong:
+        raise InvalidInput(f"未知的列 {wrong[0]} / unknown column {wrong[0]!r}")
+    async with write_tx():
+        await ColumnPref.delete().where((ColumnPref.user == actor.user_id) & (ColumnPref.view == view))
+        await ColumnPref.insert(ColumnPref(user=actor.user_id, view=view, columns=msgspec.json.encode(columns).decode()))
+    return columns

@@ -1,0 +1,280 @@
+"""zh-CN pages under /customers (htmx: list filtering, tabs and forms swap fragments, no full reloads)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import msgspec
+from litestar import Request, get, post
+from litestar.datastructures import UploadFile
+from litestar.exceptions import NotFoundException
+from litestar.params import FromPath
+from litestar.plugins.htmx import ClientRedirect
+from litestar.response import Template
+
+from core import host
+from core.customers import activity, analysis, config, fields, importer, pool, records, reminders, search
+from core.customers.access import readable
+from core.customers.errors import InvalidInput
+from core.customers.routes_api import plans_due, query_from_params, timeline_of
+from core.customers.schemas import ContactIn, CustomerIn, FollowupIn, ListQuery
+from core.hooktypes import CustomerTab
+from core.plugins import collect_sync
+from core.web.responses import actor_of, page
+
+VIEWS = [("mine", "我的客户"), ("stars", "收藏"), ("shared_with_me", "共享给我"), ("shared_by_me", "我共享的"),
+         ("public", "公共客户"), ("pool", "公海客户"), ("all", "全部可见")]
+READ = {"permission": "customers:read"}
+EDIT = {"permission": "customers:edit"}
+
+
+def _partial(name: str, **context: Any) -> Template:
+    return Template(template_name=f"customers/{name}", context=context)
+
+
+async def _error_list(exc: InvalidInput) -> list[str]:
+    return [e["message"] for e in exc.errors] or [exc.message]
+
+
+@get("/customers", opt=READ, include_in_schema=False)
+async def list_page(request: Request) -> Template:
+    actor = actor_of(request)
+    query = query_from_params(request.query_params)
+    result = await search.list_customers(actor, query)
+    settings = await config.current()
+    context = {"page": result, "query": query, "views": VIEWS, "settings": settings,
+               "params": {k: v for k, v in request.query_params.items() if k != "after"}}
+    if request.headers.get("hx-request") and request.headers.get("hx-target") == "customer-rows":
+        return _partial("_rows.html", **context)
+    return page("customers/list.html", request, **context)
+
+
+@get("/customers/new", opt={"permission": "customers:create"}, include_in_schema=False)
+async def new_page(request: Request) -> Template:
+    return page("customers/new.html", request, settings=await config.current(), defs=await fields.active_defs())
+
+
+def _form_value(form: Any, key: str) -> str:
+    value = form.get(key, "")
+    return value.strip() if isinstance(value, str) else ""
+
+
+@post("/customers/new", opt={"permission": "customers:create"}, include_in_schema=False)
+async def create_page(request: Request) -> ClientRedirect | Template:
+    form = await request.form()
+    defs = await fields.active_defs()
+    phones = [p for p in _form_value(form, "phones").replace("，", ",").split(",") if p.strip()]
+    contact_name = _form_value(form, "contact_name")
+    data = CustomerIn(
+        name=_form_value(form, "name") or " ", kind=_form_value(form, "kind") or "enterprise",
+        credit_code=_form_value(form, "credit_code"), type=_form_value(form, "type") or "潜在",
+        level=_form_value(form, "level"), industry=_form_value(form, "industry"),
+        province=_form_value(form, "province"), city=_form_value(form, "city"), source=_form_value(form, "source"),
+        address=_form_value(form, "address"), needs=_form_value(form, "needs"),
+        tags=[t.strip() for t in _form_value(form, "tags").replace("，", ",").split(",") if t.strip()],
+        custom={d.key: _form_value(form, f"custom.{d.key}") for d in defs if _form_value(form, f"custom.{d.key}")},
+        contacts=[ContactIn(name=contact_name, phones=phones, title=_form_value(form, "contact_title"))]
+        if contact_name else [], phones=[] if contact_name else phones)
+    try:
+        result = await records.create_customer(actor_of(request), data)
+    except InvalidInput as exc:
+        return _partial("_errors.html", errors=await _error_list(exc))
+    return ClientRedirect(redirect_to=f"/customers/{result['id']}")
+
+
+async def _tabs(request: Request) -> list[CustomerTab]:
+    actor = actor_of(request)
+    tabs = collect_sync(host.current().pm.hook.customer_tabs, actor=actor)
+    return sorted((t for t in tabs if t.permission is None or actor.can(t.permission)), key=lambda t: t.order)
+
+
+@get("/customers/{customer_id:int}", opt=READ, include_in_schema=False)
+async def detail_page(request: Request, customer_id: FromPath[int]) -> Template:
+    actor = actor_of(request)
+    customer = await records.detail(actor, customer_id)
+    dups = await records.duplicates_of(actor, customer_id)
+    return page("customers/detail.html", request, c=customer, tabs=await _tabs(request), duplicates=dups,
+                settings=await config.current(), timeline=await timeline_of(request, customer_id))
+
+
+@get("/customers/{customer_id:int}/tab/info", opt=READ, include_in_schema=False)
+async def tab_info(request: Request, customer_id: FromPath[int]) -> Template:
+    customer = await records.detail(actor_of(request), customer_id, audit=False)
+    return _partial("_info.html", c=customer, defs=await fields.active_defs())
+
+
+@get("/customers/{customer_id:int}/tab/contacts", opt=READ, include_in_schema=False)
+async def tab_contacts(request: Request, customer_id: FromPath[int]) -> Template:
+    await readable(actor_of(request), customer_id)
+    return _partial("_contacts.html", cid=customer_id, contacts=await records.contacts_of(customer_id))
+
+
+@get("/customers/{customer_id:int}/tab/timeline", opt=READ, include_in_schema=False)
+async def tab_timeline(request: Request, customer_id: FromPath[int]) -> Template:
+    return _partial("_timeline.html", cid=customer_id, timeline=await timeline_of(request, customer_id),
+                    settings=await config.current())
+
+
+@post("/customers/{customer_id:int}/contacts", opt=EDIT, include_in_schema=False)
+async def add_contact_page(request: Request, customer_id: FromPath[int]) -> Template:
+    form = await request.form()
+    try:
+        birthday = dt.date.fromisoformat(_form_value(form, "birthday")) if _form_value(form, "birthday") else None
+    except ValueError:
+        return _partial("_errors.html", errors=["生日格式应为 YYYY-MM-DD / birthday must be YYYY-MM-DD"])
+    try:
+        data = msgspec.convert({
+            "name": _form_value(form, "name"), "title": _form_value(form, "title"),
+            "phones": [p for p in _form_value(form, "phones").replace("，", ",").split(",") if p.strip()],
+            "email": _form_value(form, "email"), "wechat": _form_value(form, "wechat"), "birthday": birthday,
+        }, ContactIn)
+        await records.add_contact(actor_of(request), customer_id, data)
+    except msgspec.ValidationError as exc:
+        return _partial("_errors.html", errors=[f"联系人信息无效 / invalid contact: {exc}"])
+    except InvalidInput as exc:
+        return _partial("_errors.html", errors=await _error_list(exc))
+    return _partial("_contacts.html", cid=customer_id, contacts=await records.contacts_of(customer_id))
+
+
+@post("/customers/{customer_id:int}/followups", opt=EDIT, include_in_schema=False)
+async def add_followup_page(request: Request, customer_id: FromPath[int]) -> Template:
+    form = await request.form()
+    try:
+        next_at = dt.date.fromisoformat(_form_value(form, "next_at")) if _form_value(form, "next_at") else None
+    except ValueError:
+        return _partial("_errors.html", errors=["下次联系日期格式应为 YYYY-MM-DD / next date must be YYYY-MM-DD"])
+    plan_id = _form_value(form, "plan_id")
+    try:
+        await activity.add_followup(actor_of(request), FollowupIn(
+            customer_id=customer_id, method=_form_value(form, "method") or "电话", kind=_form_value(form, "kind"),
+            summary=_form_value(form, "summary"), next_at=next_at, plan_id=int(plan_id) if plan_id else None))
+    except InvalidInput as exc:
+        return _partial("_errors.html", errors=await _error_list(exc))
+    return _partial("_timeline.html", cid=customer_id, timeline=await timeline_of(request, customer_id),
+                    settings=await config.current())
+
+
+@post("/customers/{customer_id:int}/plans", opt=EDIT, include_in_schema=False)
+async def add_plan_page(request: Request, customer_id: FromPath[int]) -> Template:
+    from core.customers.schemas import PlanIn
+    from core.host import SHANGHAI
+
+    form = await request.form()
+    try:
+        due = dt.datetime.fromisoformat(_form_value(form, "due_at")).replace(tzinfo=SHANGHAI)
+    except ValueError:
+        return _partial("_errors.html", errors=["计划时间无效 / invalid plan time"])
+    await activity.add_plan(actor_of(request), PlanIn(customer_id=customer_id, due_at=due,
+                                                      subject=_form_value(form, "subject")))
+    return _partial("_timeline.html", cid=customer_id, timeline=await timeline_of(request, customer_id),
+                    settings=await config.current())
+
+
+@post("/customers/{customer_id:int}/star", opt=READ, include_in_schema=False)
+async def star_page(request: Request, customer_id: FromPath[int]) -> Template:
+    form = await request.form()
+    on = _form_value(form, "on") == "1"
+    await records.set_star(actor_of(request), customer_id, on)
+    return _partial("_star.html", cid=customer_id, starred=on)
+
+
+@get("/customers/contacts", opt=READ, include_in_schema=False)
+async def contacts_page(request: Request) -> Template:
+    q = request.query_params.get("q", "")
+    rows = await records.list_contacts(actor_of(request), q)
+    if request.headers.get("hx-request"):
+        return _partial("_contact_rows.html", contacts=rows)
+    return page("customers/contacts.html", request, contacts=rows, q=q)
+
+
+@get("/customers/plans", opt=READ, include_in_schema=False)
+async def plans_page(request: Request) -> Template:
+    due = request.query_params.get("due", "all")
+    return page("customers/plans.html", request, plans=await plans_due(request, due), due=due)
+
+
+@get("/customers/followups", opt=READ, include_in_schema=False)
+async def followups_page(request: Request) -> Template:
+    return page("customers/followups.html", request, followups=await activity.list_followups(actor_of(request)))
+
+
+@get("/customers/warnings", opt=READ, include_in_schema=False)
+async def warnings_page(request: Request) -> Template:
+    actor = actor_of(request)
+    settings = await config.current()
+    days = int(request.query_params.get("days") or settings.warn_days)
+    return page("customers/warnings.html", request, rows=await reminders.not_contacted(actor, days), days=days,
+                soon=await pool.soon_recycled(actor))
+
+
+@post("/customers/warnings/move", opt=EDIT, include_in_schema=False)
+async def warnings_move_page(request: Request) -> ClientRedirect | Template:
+    form = await request.form()
+    ids = [int(v) for v in form.getall("ids") if str(v).isdigit()] if hasattr(form, "getall") else []
+    try:
+        await reminders.move_to_public(actor_of(request), ids, to_pool=_form_value(form, "target") == "pool",
+                                       reason="预警批量处理")
+    except InvalidInput as exc:
+        return _partial("_errors.html", errors=await _error_list(exc))
+    return ClientRedirect(redirect_to="/customers/warnings")
+
+
+@get("/customers/analysis", opt={"permission": "customers:analysis"}, include_in_schema=False)
+async def analysis_page(request: Request) -> Template:
+    by = request.query_params.get("by", "type")
+    period = request.query_params.get("period") or None
+    try:
+        rows = await analysis.counts(actor_of(request), by, ListQuery(view="all"), period)
+    except InvalidInput as exc:
+        return _partial("_errors.html", errors=await _error_list(exc))
+    total = max([r["count"] for r in rows] or [1])
+    context = {"rows": rows, "by": by, "period": period, "dims": list(analysis.DIMENSIONS), "max": total}
+    if request.headers.get("hx-request"):
+        return _partial("_analysis.html", **context)
+    return page("customers/analysis.html", request, **context)
+
+
+@get("/customers/import", opt={"permission": "customers:import"}, include_in_schema=False)
+async def import_page(request: Request) -> Template:
+    return page("customers/import.html", request)
+
+
+@post("/customers/import", opt={"permission": "customers:import"}, include_in_schema=False,
+      request_max_body_size=60_000_000)
+async def import_post(request: Request) -> Template:
+    form = await request.form()
+    upload = form.get("file")
+    if not isinstance(upload, UploadFile):
+        return _partial("_errors.html", errors=["请选择文件 / choose a file"])
+    content = await upload.read()
+    options = importer.ImportOptions(mode=_form_value(form, "mode") or "create")
+    try:
+        if _form_value(form, "commit") == "1":
+            report = await importer.commit(actor_of(request), content, upload.filename or "", options)
+        else:
+            report = await importer.dry_run(actor_of(request), content, upload.filename or "", options)
+    except InvalidInput as exc:
+        return _partial("_errors.html", errors=(await _error_list(exc))[:200])
+    return _partial("_import_report.html", report=report)
+
+
+@post("/customers/{customer_id:int}/claim", opt={"permission": "customers:pool"}, include_in_schema=False)
+async def claim_post(request: Request, customer_id: FromPath[int]) -> ClientRedirect | Template:
+    try:
+        await pool.claim(actor_of(request), [customer_id])
+    except InvalidInput as exc:
+        return _partial("_errors.html", errors=await _error_list(exc))
+    return ClientRedirect(redirect_to=f"/customers/{customer_id}")
+
+
+@post("/customers/{customer_id:int}/release", opt=EDIT, include_in_schema=False)
+async def release_post(request: Request, customer_id: FromPath[int]) -> ClientRedirect:
+    await pool.release(actor_of(request), [customer_id], "手动放入公海")
+    return ClientRedirect(redirect_to="/customers")
+
+
+PAGE_HANDLERS = [list_page, new_page, create_page, detail_page, tab_info, tab_contacts, tab_timeline,
+                 add_contact_page, add_followup_page, add_plan_page, star_page, contacts_page, plans_page,
+                 followups_page, warnings_page, warnings_move_page, analysis_page, import_page, import_post,
+                 claim_post, release_post]
