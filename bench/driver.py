@@ -17,13 +17,13 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-import anyio  # noqa: E402
-import structlog  # noqa: E402
+import anyio
+import structlog
 
-from drivers.ev_fwt785 import Box  # noqa: E402
-from drivers.ev_fwt785 import events as ev  # noqa: E402
-from drivers.ev_fwt785.parser import AtParser, Command, Kind, Response  # noqa: E402
-from drivers.ev_fwt785.simulator import PtyServer, SimBox, VirtualClock, register, reset  # noqa: E402
+from drivers.ev_fwt785 import Box
+from drivers.ev_fwt785 import events as ev
+from drivers.ev_fwt785.parser import AtParser, Command, Kind, Response
+from drivers.ev_fwt785.simulator import PtyServer, SimBox, VirtualClock, register, reset
 
 SIZES = {
     "smoke": {"rtt": 200, "lines": 50_000, "lag_s": 1.0},
@@ -34,7 +34,7 @@ SIZES = {
 
 def pct(values: list[float], p: float) -> float:
     s = sorted(values)
-    return s[min(len(s) - 1, int(round(p / 100 * (len(s) - 1))))]
+    return s[min(len(s) - 1, round(p / 100 * (len(s) - 1)))]
 
 
 async def round_trips(url: str, n: int) -> list[float]:

@@ -146,6 +146,12 @@ class AtParser:
                 if stripped in (b"", b">"):
                     if b"\n" not in self._buf and b"\r" not in self._buf.lstrip(b"\r\n"):
                         return None
+            lead = 0
+            while lead < len(self._buf) and self._buf[lead] in (10, 13):
+                lead += 1
+            if lead:
+                self._last_eol = self._buf[lead - 1]
+                del self._buf[:lead]
             nl = self._find_eol()
             if nl < 0:
                 return None
