@@ -56,8 +56,6 @@ def menu_items(actor: Actor) -> list[MenuItem]:
                  permission="customers:analysis", order=17),
         MenuItem(key="customers.import", label="客户导入", href="/customers/import", permission="customers:import",
                  order=18),
-        MenuItem(key="customers.settings", label="客户设置", href="/customers/settings",
-                 permission="customers:settings", section="admin", order=30),
     ]
 
 
@@ -102,6 +100,8 @@ def settings_sections() -> list[Any]:
 
 @hookimpl
 async def reminders(actor: Actor, today: dt.date) -> list[Reminder]:
+    from core.customers.reminders import reminders_for
+
     return await reminders_for(actor, today)
 
 
