@@ -868,9 +868,10 @@ class Box:
             self._emit(ev.RegistrationRegained, domain=domain, stat=stat)
 
     async def _on_reboot(self) -> None:
-        self._emit(ev.ModuleRebooted)
+        """`RDY`: the module restarted. End the call, re-initialise, then emit `ModuleRebooted`."""
+        self._log.warning("module_rebooted")
         if self._call is not None:
-            call, self._call = self._call, None
+            call = self._call
             call.text_final = None
             await self._finish_call(call, cause="network_failure", hangup_by="box")
         self._prompt = None
@@ -879,6 +880,7 @@ class Box:
             await self._initialise(self.ch)
         except BoxError as exc:
             self._log.warning("reinit_after_reboot_failed", error=str(exc))
+        self._emit(ev.ModuleRebooted)
 
     async def _on_call_update(self, u: CallUpdate) -> None:
         call = self._call
