@@ -149,7 +149,7 @@ async def create_customer(actor: Actor, data: CustomerIn) -> dict[str, Any]:
     elif data.phones and not contacts:
         contacts = [ContactIn(name=values["name"], phones=data.phones)]
     for i, c in enumerate(contacts, 1):
-        check_contact(c, errors, prefix=f"联系人{i} ")
+        check_contact(c, errors, prefix=f"联系人{i} " if len(contacts) > 1 else "")
     _raise(errors)
     pairs = [clean_phones(c.phones) for c in contacts]
     owner = data.owner_id if data.owner_id is not None else actor.user_id

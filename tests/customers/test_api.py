@@ -1,0 +1,73 @@
+"""The JSON API and the pages, through the real app with a signed-in user."""
+
+import pytest
+
+pytestmark = [pytest.mark.db, pytest.mark.anyio]
+
+
+async def test_api_customer_lifecycle(make_user, make_department, client_for):
+    dept = await make_department("华南组")
+    amy = await make_user("amy", "sales", dept)
+    eve = await make_user("eve", "sales", dept)
+    async with client_for(amy) as c:
+        r = await c.post("/api/v1/customers", json={
+            "name": "珠海建慧贸易有限公司", "contacts": [{"name": "李四", "phones": ["138 0013 8000"]}]})
+        assert r.status_code == 201, r.text
+        cid = r.json()["id"]
+        r = await c.get("/api/v1/customers", params={"q": "+86 138-0013-8000"})
+        assert [i["id"] for i in r.json()["items"]] == [cid]
+        r = await c.get(f"/api/v1/customers/{cid}")
+        assert r.json()["contacts"][0]["phones"] == ["+8613800138000"]
+        r = await c.post("/api/v1/followups", json={"customer_id": cid, "summary": "首次电话", "method": "电话"})
+        assert r.status_code == 201, r.text
+        r = await c.get(f"/api/v1/customers/{cid}/timeline")
+        assert [e["kind"] for e in r.json()] == ["followup"]
+        r = await c.patch(f"/api/v1/customers/{cid}", json={"credit_code": "123"})
+        assert r.status_code == 400 and "统一社会信用代码" in r.json()["error"]
+        r = await c.post("/api/v1/customers", json={"name": "x", "phones": ["12"]})
+        assert r.status_code == 400 and r.json()["detail"][0]["column"] == "电话"
+        r = await c.get("/api/v1/customers/export", params={"format": "csv", "q": "建慧"})
+        assert r.status_code == 200 and "珠海建慧" in r.content.decode("utf-8-sig")
+    async with client_for(eve) as c:
+        assert (await c.get(f"/api/v1/customers/{cid}")).status_code == 404
+        assert (await c.patch(f"/api/v1/customers/{cid}", json={"name": "x"})).status_code == 404
+        assert (await c.get(f"/api/v1/customers/{cid}/timeline")).status_code == 404
+        assert (await c.get("/api/v1/customers", params={"q": "建慧"})).json()["items"] == []
+        assert (await c.get("/api/v1/customers/99999")).status_code == 404
+
+
+async def test_import_endpoint_dry_run_and_commit(make_user, client_for):
+    boss = await make_user("boss", "manager")
+    content = "客户名称,电话\n甲公司,13800138000\n乙公司,bad\n".encode()
+    async with client_for(boss) as c:
+        r = await c.post("/api/v1/customers/import/dry-run", files={"file": ("a.csv", content, "text/csv")},
+                         data={"mode": "create"})
+        assert r.status_code == 200, r.text
+        assert r.json()["errors"][0]["row"] == 3
+        r = await c.post("/api/v1/customers/import", files={"file": ("a.csv", content, "text/csv")})
+        assert r.status_code == 400 and r.json()["detail"][0]["column"] == "电话"
+        r = await c.post("/api/v1/customers/import", files={"file": ("a.csv", b"", "text/csv")})
+        assert r.status_code == 400 and "0 字节" in r.json()["error"]
+
+
+async def test_pages_render_and_filter_with_htmx(make_user, client_for):
+    amy = await make_user("amy", "sales")
+    async with client_for(amy) as c:
+        r = await c.post("/customers/new", data={"name": "珠海建慧贸易有限公司", "contact_name": "李四",
+                                                  "phones": "13800138000", "type": "潜在"},
+                         headers={"hx-request": "true"})
+        assert r.status_code in (200, 201), r.text
+        cid = int(r.headers["hx-redirect"].rsplit("/", 1)[1])
+        page = await c.get(f"/customers/{cid}")
+        assert page.status_code == 200 and "珠海建慧贸易有限公司" in page.text
+        r = await c.post(f"/customers/{cid}/followups", data={"method": "电话", "summary": "聊了报价"},
+                         headers={"hx-request": "true"})
+        assert "聊了报价" in r.text
+        rows = await c.get("/customers", params={"q": "138 0013 8000"},
+                           headers={"hx-request": "true", "hx-target": "customer-rows"})
+        assert "珠海建慧" in rows.text and "<html" not in rows.text
+        full = await c.get("/customers")
+        assert "<html" in full.text
+        for path in ("/customers/contacts", "/customers/plans", "/customers/followups", "/customers/warnings",
+                     f"/customers/{cid}/tab/info", f"/customers/{cid}/tab/contacts", "/customers/new"):
+            assert (await c.get(path)).status_code == 200, path
