@@ -714,10 +714,36 @@ class Box:
         if self._prompt is not None:
             self._prompt_finished("stopped")
 
-    def _prompt_finished(self, reason: str) -> None:
+    async def wait_prompt_finished(self, within: float) -> ev.PromptFinished | None:
+        """Wait for the prompt to end. If its URC never comes (some firmwares lose it), ask the
+        module whether it is still playing and, if not, emit `PromptFinished(reason="polled")`."""
+        if self._prompt is None:
+            return None
+        stream = self.subscribe(since=self._seq)
+        try:
+            with anyio.move_on_after(within):
+                async for e in stream:
+                    if isinstance(e, ev.PromptFinished):
+                        return e
+        finally:
+            stream.close()
+        query = self.dialect.prompt_query
+        if query is None or self._prompt is None:
+            return None
+        prefix = query[2:-1] + ":"
+        resp = await self.ch.command(query, kind=Kind.SINGLELINE, prefix=prefix, check=False)
+        line = resp.line(prefix)
+        if resp.ok and line and not self.dialect.parse_prompt_query(line) and self._prompt is not None:
+            return self._prompt_finished("polled")
+        return None
+
+    def _prompt_finished(self, reason: str) -> ev.PromptFinished:
         call = self._call
-        self._emit(ev.PromptFinished, call_id=call.id if call else None, prompt=self._prompt, reason=reason)
+        e = self._emit(
+            ev.PromptFinished, call_id=call.id if call else None, prompt=self._prompt, reason=reason
+        )
         self._prompt = None
+        return e  # type: ignore[return-value]
 
     async def start_recording(self) -> None:
         call = self._require_call()

@@ -225,3 +225,20 @@ async def test_announcement_answers_unreachable_call() -> None:
 
 def test_fast_timeouts_fixture_is_short() -> None:
     assert FAST.command <= 2
+
+
+async def test_lost_prompt_finished_urc_is_recovered_by_polling() -> None:
+    sim = make_sim("quectel")
+    sim.faults.prompt_finished_lost = True
+    sim.callees.add("*", Callee.answers(1, ring_after=0.5))
+    async with connect(sim) as box:
+        events = box.subscribe()
+        await box.dial("13800138000")
+        sim.advance(1)
+        await expect(events, ev.CallAnswered)
+        await box.play_prompt("welcome.wav")
+        assert await box.wait_prompt_finished(0.05) is None  # still playing: no URC, poll says 1
+        sim.advance(3)
+        done = await box.wait_prompt_finished(0.05)
+        assert done is not None and done.reason == "polled"
+        await box.hangup()

@@ -118,6 +118,11 @@ class Dialect:
     def stop_prompt_command(self) -> str:
         raise NotImplementedError
 
+    prompt_query: ClassVar[str | None] = None  # e.g. AT+QPSND? → "+QPSND: <0|1>"
+
+    def parse_prompt_query(self, line: str) -> bool:
+        return line.split(":", 1)[1].strip().startswith("1")
+
     async def upload(self, ch: AtChannel, remote: str, data: bytes) -> None:
         raise NotImplementedError
 

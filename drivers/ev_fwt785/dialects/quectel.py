@@ -35,6 +35,7 @@ class QuectelDialect(Dialect):
     iccid_prefix = "+QCCID:"
     slot_query = "AT+QUIMSLOT?"
     slot_prefix = "+QUIMSLOT:"
+    prompt_query = "AT+QPSND?"
 
     def init_commands(self) -> list[str]:
         return [
