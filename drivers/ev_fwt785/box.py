@@ -325,6 +325,7 @@ class Box:
         self.connected = True
 
     async def _initialise(self, ch: AtChannel) -> None:
+        ch.echo_seen = True  # echo is normal until ATE0; only echo *after* it is an anomaly
         for _ in range(3):
             try:
                 await ch.command("AT", limit=self.timeouts.probe, retries=0)

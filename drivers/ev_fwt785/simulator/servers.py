@@ -6,7 +6,6 @@ import os
 import select
 import socket
 import threading
-import tty
 
 import structlog
 
@@ -19,6 +18,8 @@ class PtyServer:
     """`with PtyServer(box) as path:` — open `path` with any serial tool (POSIX only)."""
 
     def __init__(self, box: SimBox) -> None:
+        import tty  # POSIX only; imported here so sim:// keeps working on Windows
+
         self.box = box
         self._stop = threading.Event()
         self.master, self._slave = os.openpty()
