@@ -114,6 +114,12 @@ async def bench_lag(seconds: float) -> dict[str, float]:
         async with anyio.create_task_group() as tg:
             for i in range(2):
                 tg.start_soon(consume, i)
+            idle: list[float] = []
+            end = time.perf_counter() + seconds / 2
+            while time.perf_counter() < end:
+                t0 = time.perf_counter()
+                await anyio.sleep(0.005)
+                idle.append(max(0.0, (time.perf_counter() - t0 - 0.005) * 1000))
             threads = [threading.Thread(target=streamer, args=(i,), daemon=True) for i in range(2)]
             for t in threads:
                 t.start()
@@ -128,6 +134,7 @@ async def bench_lag(seconds: float) -> dict[str, float]:
             await anyio.sleep(0.2)
             tg.cancel_scope.cancel()
     return {
+        "loop_lag_idle_p99_ms": pct(idle, 99),
         "loop_lag_p50_ms": pct(lags, 50),
         "loop_lag_p99_ms": pct(lags, 99),
         "lag_lines_injected": sum(injected),
@@ -164,7 +171,8 @@ def report(r: dict[str, float]) -> None:
         (
             "event-loop lag, 2 boxes x 100 lines/s",
             f"p50 {r['loop_lag_p50_ms']:.2f} ms   p99 {r['loop_lag_p99_ms']:.2f} ms"
-            f"   ({r['lag_events_received']}/{r['lag_lines_injected']} events)",
+            f"   (idle p99 {r['loop_lag_idle_p99_ms']:.2f} ms; {r['lag_events_received']}/"
+            f"{r['lag_lines_injected']} events)",
         ),
     ]
     width = max(len(a) for a, _ in rows)

@@ -200,6 +200,7 @@ class Box:
         self._rssi: int | None = None
         self._state_changed = anyio.Event()
         self._slot_lock = anyio.Lock()
+        self._switching = False  # registration drops during our own radio-off are not events
         self._reassembler = Reassembler()
         self._urc_send, self._urc_recv = anyio.create_memory_object_stream[Unsolicited | str](math.inf)
         self.connected = False
@@ -483,6 +484,7 @@ class Box:
         limit = self.timeouts.register if within is None else within
         async with self._slot_lock:
             previous = self._active_slot
+            self._switching = True
             try:
                 await self._switch(slot, limit)
             except SlotError:
@@ -492,6 +494,8 @@ class Box:
                     except SlotError as exc:
                         self._log.warning("slot_revert_failed", slot=previous, error=str(exc))
                 raise
+            finally:
+                self._switching = False
             return await self.slot_status()
 
     async def _switch(self, slot: int, limit: float) -> None:
@@ -889,6 +893,8 @@ class Box:
             return
         before = self._reg.get(domain)
         self._reg[domain] = stat
+        if self._switching:
+            return
         if is_registered(before) and not is_registered(stat):
             self._emit(ev.RegistrationLost, domain=domain, stat=stat)
         elif before is not None and not is_registered(before) and is_registered(stat):

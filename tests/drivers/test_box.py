@@ -37,6 +37,7 @@ async def test_identity_slots_signal(dialect: str, transport: str) -> None:
         s3 = await box.select_slot(3)
         assert s3.slot == 3 and s3.iccid == sim.cards[2].iccid  # type: ignore[union-attr]
         assert sim.slot == 3
+        assert not any(isinstance(e, ev.RegistrationLost) for e in box.history)  # our own radio-off
 
 
 @BOTH
