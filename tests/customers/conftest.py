@@ -47,8 +47,8 @@ async def _empty_tables() -> None:
                 await db.run_ddl(f'DELETE FROM "{name}"')
 
 
-@pytest.fixture
-async def db() -> AsyncIterator[None]:
+async def reset_db() -> None:
+    """Migrate once per process, then empty every table and re-seed the built-in roles."""
     from core import host
     from core.db.migrations import migrate
     from core.perms.builtin_roles import sync_builtin_roles
@@ -58,6 +58,11 @@ async def db() -> AsyncIterator[None]:
         _migrated["done"] = True
     await _empty_tables()
     await sync_builtin_roles(host.current().pm)
+
+
+@pytest.fixture
+async def db() -> AsyncIterator[None]:
+    await reset_db()
     yield
 
 
