@@ -1,0 +1,6 @@
+"""Database access: the engine, write transactions, migrations."""
+
+from core.db.engine import database_url, engine, is_sqlite
+from core.db.tx import write_tx
+
+__all__ = ["database_url", "engine", "is_sqlite", "write_tx"]

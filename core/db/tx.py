@@ -1,0 +1,39 @@
+"""`write_tx()`: the one way to write.
+
+On SQLite every write transaction is IMMEDIATE and serialised by one in-process lock, which
+turns "database is locked" storms into an orderly queue (measured in the stack notes). On
+PostgreSQL it is a plain transaction. Nested calls join the outer transaction.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from contextvars import ContextVar
+
+import anyio
+from piccolo.engine.sqlite import TransactionType
+
+from core.db.engine import engine
+from core.loopbound import PerLoop
+
+_in_write: ContextVar[bool] = ContextVar("waihubao_in_write", default=False)
+_write_lock = PerLoop(anyio.Lock)
+
+
+@asynccontextmanager
+async def write_tx() -> AsyncIterator[None]:
+    if _in_write.get():
+        yield
+        return
+    db = engine()
+    token = _in_write.set(True)
+    try:
+        if db.engine_type == "sqlite":
+            async with _write_lock.get(), db.transaction(transaction_type=TransactionType.immediate):
+                yield
+        else:
+            async with db.transaction():
+                yield
+    finally:
+        _in_write.reset(token)

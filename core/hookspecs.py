@@ -1,0 +1,105 @@
+"""Every hook of Waihubao: the only contract between core and plugins.
+
+A plugin is a module registered under the entry-point group `waihubao.plugins` (built-ins are
+registered the same way in pyproject.toml). It carries a `MANIFEST` (`core.hooktypes.PluginManifest`)
+and implements any of the hooks below with `@hookimpl`. Call hooks with keyword arguments only.
+Hooks returning lists are called on every plugin and their lists are concatenated; `async def`
+implementations are awaited (see `core.plugins.collect`).
+
+An entry point whose name is a licence module key (`core.licence.LICENSED_MODULES`) is blocked
+before it is imported when the licence does not include it; its Piccolo app is still migrated, so
+data survives a downgrade or expiry.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pluggy
+
+hookspec = pluggy.HookspecMarker("waihubao")
+hookimpl = pluggy.HookimplMarker("waihubao")
+
+
+@hookspec
+def piccolo_apps() -> list[str]:
+    """Dotted paths of the plugin's Piccolo `AppConfig` modules, e.g. `["plugins.sales.piccolo_app"]`.
+
+    Each app owns its tables and migrations and lists `core.piccolo_app` among its
+    `migration_dependencies`. Collected from *all* installed plugins, licensed or not, by
+    `waihubao migrate`.
+    """
+
+
+@hookspec
+def route_handlers() -> list[Any]:
+    """Litestar route handlers, controllers or routers to mount (pages and `/api/v1/...`).
+
+    Handlers declare what they need with `opt={"permission": "resource:action"}`; the app-wide
+    guard checks it. Object-level checks go through `core.perms.scope`.
+    """
+
+
+@hookspec
+def template_dirs() -> list[Path]:
+    """Directories added to the Jinja2 search path (put templates under a folder named after the plugin)."""
+
+
+@hookspec
+def permissions() -> list[Any]:
+    """`core.hooktypes.Permission`s the plugin defines (`resource:action`), shown in the role editor."""
+
+
+@hookspec
+def menu_items(actor: Any) -> list[Any]:
+    """`core.hooktypes.MenuItem`s for the navigation; items whose permission the actor lacks are hidden."""
+
+
+@hookspec
+def customer_tabs(actor: Any) -> list[Any]:
+    """`core.hooktypes.CustomerTab`s shown on a customer's page (opportunities, calls, orders…)."""
+
+
+@hookspec
+def customer_timeline(actor: Any, customer_id: int) -> list[Any]:
+    """`core.hooktypes.TimelineEntry`s for one customer (may be async). Core has already checked that the
+    actor may read the customer; a plugin still filters its own rows by its own permission."""
+
+
+@hookspec
+def reminders(actor: Any, today: Any) -> list[Any]:
+    """`core.hooktypes.Reminder`s for the reminders hub (销售提醒) and the header badge (may be async)."""
+
+
+@hookspec
+def jobs() -> list[Any]:
+    """`core.hooktypes.Job`s run by the scheduler: periodic, idempotent, safe on several servers."""
+
+
+@hookspec
+def settings_sections() -> list[Any]:
+    """`core.hooktypes.SettingsSection`s: typed settings (a msgspec Struct with defaults) stored in the
+    database and edited on the admin settings page."""
+
+
+@hookspec
+def cli_commands() -> list[Any]:
+    """`click` commands or groups added to the `waihubao` command line."""
+
+
+@hookspec
+def event_handlers() -> list[Any]:
+    """`core.hooktypes.EventHandler`s: subscribe to domain events published with `core.events.publish`."""
+
+
+@hookspec
+def demo_data(users: dict[str, Any]) -> None:
+    """Seed the plugin's demo rows (may be async); `users` maps demo usernames to user ids.
+    Called by `waihubao demo`, which runs once per database."""
+
+
+@hookspec
+def handover(from_user_id: int, to_user_id: int, actor: Any) -> dict[str, int]:
+    """Move everything a departing person owns in this plugin to another person (人员调换), inside the
+    caller's write transaction (may be async). Returns counts per kind of record moved."""

@@ -1,0 +1,72 @@
+"""Typed settings: each section is a msgspec Struct with defaults, stored as JSON in `settings`."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import msgspec
+
+from core.audit.log import diff_of, record
+from core.db import write_tx
+from core.hooktypes import SettingsSection
+from core.perms.actor import Actor
+from core.plugins import collect_sync
+from core.settings.tables import Setting
+
+
+class SettingsError(ValueError):
+    pass
+
+
+def sections(pm) -> dict[str, SettingsSection]:
+    return {s.key: s for s in collect_sync(pm.hook.settings_sections)}
+
+
+def section_for(pm, key: str) -> SettingsSection:
+    found = sections(pm).get(key)
+    if found is None:
+        raise SettingsError(f"未知的设置项 / unknown settings section: {key!r}")
+    return found
+
+
+async def load(section: SettingsSection) -> Any:
+    row = await Setting.select(Setting.value).where(Setting.key == section.key).first()
+    if row is None:
+        return section.schema()
+    try:
+        return msgspec.json.decode(row["value"], type=section.schema)
+    except msgspec.ValidationError:
+        return section.schema()  # a stored value from an older schema: fall back to defaults
+
+
+def validate(section: SettingsSection, data: dict[str, Any]) -> Any:
+    """Check a submitted dict against the section's Struct: unknown keys and bad values are errors."""
+    known = set(section.schema.__struct_fields__)
+    unknown = sorted(set(data) - known)
+    if unknown:
+        raise SettingsError(f"未知的设置 / unknown setting: {', '.join(unknown)}")
+    current = msgspec.structs.asdict(section.schema())
+    current.update(data)
+    try:
+        return msgspec.convert(current, type=section.schema, strict=False)
+    except msgspec.ValidationError as exc:
+        raise SettingsError(f"设置无效 / invalid setting: {exc}") from exc
+
+
+async def save(section: SettingsSection, data: dict[str, Any], actor: Actor) -> Any:
+    before = await load(section)
+    merged = msgspec.structs.asdict(before)
+    merged.update(data)
+    value = validate(section, merged)
+    encoded = msgspec.json.encode(value).decode()
+    now = dt.datetime.now(dt.UTC)
+    async with write_tx():
+        exists = await Setting.exists().where(Setting.key == section.key)
+        if exists:
+            await Setting.update({Setting.value: encoded, Setting.updated_at: now}).where(Setting.key == section.key)
+        else:
+            await Setting.insert(Setting(key=section.key, value=encoded, updated_at=now))
+        await record(actor, "update", "settings", section.key,
+                     diff=diff_of(msgspec.structs.asdict(before), msgspec.structs.asdict(value)))
+    return value
