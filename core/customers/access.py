@@ -30,7 +30,8 @@ def shared_with(actor: Actor, levels: tuple[str, ...] = ("read", "edit")) -> Any
     if actor.department_id is not None:
         target = Or(target, CustomerShare.department == actor.department_id)
     return Customer.id.is_in(
-        CustomerShare.select(CustomerShare.customer).where(target & CustomerShare.level.is_in(list(levels))))
+        CustomerShare.select(CustomerShare.customer).where(target & CustomerShare.level.is_in(list(levels)))
+    )
 
 
 async def member_pool_ids(actor: Actor) -> list[int]:
@@ -40,7 +41,8 @@ async def member_pool_ids(actor: Actor) -> list[int]:
     restricted: dict[int, bool] = {}
     for m in members:
         hit = (m["user"] is not None and m["user"] == actor.user_id) or (
-            m["department"] is not None and m["department"] == actor.department_id)
+            m["department"] is not None and m["department"] == actor.department_id
+        )
         restricted[m["pool"]] = restricted.get(m["pool"], False) or hit
     return [p["id"] for p in pools if actor.system or restricted.get(p["id"], True)]
 
@@ -71,20 +73,23 @@ async def read_where(actor: Actor) -> Any:
     also = _or(shared_with(actor), Customer.is_public == True, await pooled_visible(actor))  # noqa: E712
     return where_all(
         await scope_where(actor, READ, owner=Customer.owner, department=Customer.department, also=also),
-        type_clause(actor))
+        type_clause(actor),
+    )
 
 
 async def edit_where(actor: Actor) -> Any:
     return where_all(
-        await scope_where(actor, EDIT, owner=Customer.owner, department=Customer.department,
-                          also=shared_with(actor, ("edit",))),
-        type_clause(actor))
+        await scope_where(
+            actor, EDIT, owner=Customer.owner, department=Customer.department, also=shared_with(actor, ("edit",))
+        ),
+        type_clause(actor),
+    )
 
 
 async def delete_where(actor: Actor) -> Any:
     return where_all(
-        await scope_where(actor, DELETE, owner=Customer.owner, department=Customer.department),
-        type_clause(actor))
+        await scope_where(actor, DELETE, owner=Customer.owner, department=Customer.department), type_clause(actor)
+    )
 
 
 async def assign_where(actor: Actor) -> Any:

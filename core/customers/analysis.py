@@ -20,10 +20,18 @@ from core.customers.tables import Customer
 from core.host import SHANGHAI
 from core.perms.actor import Actor
 
-DIMENSIONS = {"type": Customer.type, "category": Customer.category, "province": Customer.province,
-              "city": Customer.city, "industry": Customer.industry, "source": Customer.source,
-              "level": Customer.level, "owner": Customer.owner, "department": Customer.department,
-              "kind": Customer.kind}
+DIMENSIONS = {
+    "type": Customer.type,
+    "category": Customer.category,
+    "province": Customer.province,
+    "city": Customer.city,
+    "industry": Customer.industry,
+    "source": Customer.source,
+    "level": Customer.level,
+    "owner": Customer.owner,
+    "department": Customer.department,
+    "kind": Customer.kind,
+}
 PERIODS = ("day", "month", "quarter", "year")
 
 
@@ -38,8 +46,12 @@ def period_key(at: dt.datetime, period: str) -> str:
     return str(local.year)
 
 
-async def counts(actor: Actor, by: str, query: ListQuery | None = None, period: str | None = None,
-                 ) -> list[dict[str, Any]]:
+async def counts(
+    actor: Actor,
+    by: str,
+    query: ListQuery | None = None,
+    period: str | None = None,
+) -> list[dict[str, Any]]:
     """[{key, period?, count}] sorted by count, for customers the actor may read."""
     if by not in DIMENSIONS:
         raise InvalidInput(f"未知的分析维度 {by} / unknown dimension {by!r}")
@@ -51,14 +63,22 @@ async def counts(actor: Actor, by: str, query: ListQuery | None = None, period: 
     if period is None:
         grouped = Customer.select(column.as_alias("key"), Count(alias="n")).group_by(column)
         rows = await (grouped.where(clause) if clause is not None else grouped)
-        out = sorted(({"key": r["key"] if r["key"] is not None else "", "count": r["n"]} for r in rows),
-                     key=lambda r: (-r["count"], str(r["key"])))
+        out = sorted(
+            ({"key": r["key"] if r["key"] is not None else "", "count": r["n"]} for r in rows),
+            key=lambda r: (-r["count"], str(r["key"])),
+        )
     else:
         base = Customer.select(column.as_alias("key"), Customer.created_at)
         rows = await (base.where(clause) if clause is not None else base)
         counter = Counter((r["key"], period_key(r["created_at"], period)) for r in rows)
-        out = [{"key": k if k is not None else "", "period": p, "count": n}
-               for (k, p), n in sorted(counter.items(), key=lambda kv: (kv[0][1], str(kv[0][0])))]
-    await record(actor, "query", "customer_analysis", meta={"by": by, "period": period,
-                                                            "filters": search.filters_of(query), "rows": len(out)})
+        out = [
+            {"key": k if k is not None else "", "period": p, "count": n}
+            for (k, p), n in sorted(counter.items(), key=lambda kv: (kv[0][1], str(kv[0][0])))
+        ]
+    await record(
+        actor,
+        "query",
+        "customer_analysis",
+        meta={"by": by, "period": period, "filters": search.filters_of(query), "rows": len(out)},
+    )
     return out

@@ -22,11 +22,13 @@ def normalise(raw: str) -> str:
         return ""
     if len(code) != 18:
         raise InvalidCreditCode(
-            f"统一社会信用代码应为 18 位，实际 {len(code)} 位 / credit code must have 18 characters, got {len(code)}")
+            f"统一社会信用代码应为 18 位，实际 {len(code)} 位 / credit code must have 18 characters, got {len(code)}"
+        )
     bad = [ch for ch in code if ch not in ALPHABET]
     if bad:
         raise InvalidCreditCode(
-            f"统一社会信用代码含非法字符 “{bad[0]}” / credit code contains an invalid character {bad[0]!r}")
+            f"统一社会信用代码含非法字符 “{bad[0]}” / credit code contains an invalid character {bad[0]!r}"
+        )
     if check_char(code[:17]) != code[17]:
         raise InvalidCreditCode("统一社会信用代码校验位错误 / credit code check digit is wrong")
     return code

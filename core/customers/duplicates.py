@@ -27,7 +27,7 @@ _NOISE = re.compile(r"[\s()（）·.,，\-]|有限责任公司|股份有限公�
 
 
 def name_key(name: str) -> str:
-    """"珠海建慧贸易有限公司" and "珠海 建慧贸易（有限公司）" compare equal."""
+    """ "珠海建慧贸易有限公司" and "珠海 建慧贸易（有限公司）" compare equal."""
     return _NOISE.sub("", name).lower()
 
 
@@ -35,12 +35,15 @@ async def find_for(actor: Actor, customer_id: int) -> list[dict[str, Any]]:
     row = await Customer.select(Customer.name, Customer.credit_code).where(Customer.id == customer_id).first()
     if row is None:
         return []
-    e164s = [p["e164"] for p in await ContactPhone.select(ContactPhone.e164).where(ContactPhone.customer == customer_id)]
+    e164s = [
+        p["e164"] for p in await ContactPhone.select(ContactPhone.e164).where(ContactPhone.customer == customer_id)
+    ]
     return await find(actor, name=row["name"], credit_code=row["credit_code"], e164s=e164s, exclude=customer_id)
 
 
-async def find(actor: Actor, *, name: str = "", credit_code: str = "", e164s: list[str] | None = None,
-               exclude: int | None = None) -> list[dict[str, Any]]:
+async def find(
+    actor: Actor, *, name: str = "", credit_code: str = "", e164s: list[str] | None = None, exclude: int | None = None
+) -> list[dict[str, Any]]:
     """Customers within the actor's read scope that look like the same company."""
     scope = await access.read_where(actor)
     out: dict[int, dict[str, Any]] = {}
@@ -53,14 +56,21 @@ async def find(actor: Actor, *, name: str = "", credit_code: str = "", e164s: li
     if credit_code:
         await add(Customer.credit_code == credit_code, "credit_code")
     if e164s:
-        await add(Customer.id.is_in(ContactPhone.select(ContactPhone.customer).where(
-            ContactPhone.e164.is_in(e164s))), "phone")
+        await add(
+            Customer.id.is_in(ContactPhone.select(ContactPhone.customer).where(ContactPhone.e164.is_in(e164s))), "phone"
+        )
     key = name_key(name)
     if key:
         core = key[:4] if len(key) >= 4 else key
-        for r in await Customer.select(Customer.id, Customer.name).where(where_all(
-                Customer.name.like(f"%{core}%"), scope,
-                Customer.id != exclude if exclude is not None else None)).limit(50):
+        for r in (
+            await Customer.select(Customer.id, Customer.name)
+            .where(
+                where_all(
+                    Customer.name.like(f"%{core}%"), scope, Customer.id != exclude if exclude is not None else None
+                )
+            )
+            .limit(50)
+        ):
             if name_key(r["name"]) == key:
                 out.setdefault(r["id"], {"id": r["id"], "name": r["name"], "reasons": []})["reasons"].append("name")
     return list(out.values())
@@ -84,14 +94,24 @@ async def merge(actor: Actor, keep_id: int, merge_id: int) -> None:
         if tags:
             await CustomerTag.insert(*[CustomerTag(customer=keep_id, tag=t) for t in tags])
         last = max([d for d in (keep["last_followup_at"], gone["last_followup_at"]) if d], default=None)
-        await Customer.update({Customer.tags: ",".join(tags), Customer.last_followup_at: last,
-                               Customer.updated_at: dt.datetime.now(dt.UTC)}).where(Customer.id == keep_id)
+        await Customer.update(
+            {
+                Customer.tags: ",".join(tags),
+                Customer.last_followup_at: last,
+                Customer.updated_at: dt.datetime.now(dt.UTC),
+            }
+        ).where(Customer.id == keep_id)
         moved = await merge_plugin_data(keep_id, merge_id, actor)
         await purge_children([merge_id])
         await Customer.delete().where(Customer.id == merge_id)
         await refresh_search([keep_id])
-        await record(actor, "merge", "customer", keep_id, meta={"merged": merge_id, "merged_name": gone["name"],
-                                                                 "plugins": moved})
+        await record(
+            actor,
+            "merge",
+            "customer",
+            keep_id,
+            meta={"merged": merge_id, "merged_name": gone["name"], "plugins": moved},
+        )
 
 
 async def merge_plugin_data(keep_id: int, merge_id: int, actor: Actor) -> list[Any]:

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
-import io
 import tempfile
+from functools import partial
 from pathlib import Path
 from typing import Any
 
-import msgspec
+import anyio
 import xlsxwriter
 from litestar.exceptions import PermissionDeniedException
 
@@ -21,10 +21,24 @@ from core.host import SHANGHAI
 from core.perms.actor import Actor
 
 COLUMNS: list[tuple[str, str]] = [
-    ("id", "编号"), ("name", "客户名称"), ("kind", "客户性质"), ("credit_code", "统一社会信用代码"), ("type", "客户类型"),
-    ("category", "客户分类"), ("level", "客户级别"), ("industry", "行业"), ("province", "省份"), ("city", "城市"),
-    ("source", "客户来源"), ("address", "地址"), ("website", "网址"), ("tags", "标签"), ("phones", "电话"),
-    ("owner", "负责人"), ("created_at", "创建时间"), ("last_followup_at", "最后联系时间"),
+    ("id", "编号"),
+    ("name", "客户名称"),
+    ("kind", "客户性质"),
+    ("credit_code", "统一社会信用代码"),
+    ("type", "客户类型"),
+    ("category", "客户分类"),
+    ("level", "客户级别"),
+    ("industry", "行业"),
+    ("province", "省份"),
+    ("city", "城市"),
+    ("source", "客户来源"),
+    ("address", "地址"),
+    ("website", "网址"),
+    ("tags", "标签"),
+    ("phones", "电话"),
+    ("owner", "负责人"),
+    ("created_at", "创建时间"),
+    ("last_followup_at", "最后联系时间"),
 ]
 BATCH = 2000
 KIND_LABELS = {"enterprise": "企业", "individual": "个人"}
@@ -58,11 +72,17 @@ async def _rows(actor: Actor, query: ListQuery):
         ids = [r["id"] for r in rows]
         phones: dict[int, list[str]] = {}
         for p in await ContactPhone.select(ContactPhone.customer, ContactPhone.e164).where(
-                ContactPhone.customer.is_in(ids)):
+            ContactPhone.customer.is_in(ids)
+        ):
             phones.setdefault(p["customer"], []).append(p["e164"])
         names = await search.owner_names({r["owner"] for r in rows if r["owner"]})
         yield [[_cell(k, r, phones, names) for k, _ in COLUMNS] for r in rows]
         last = ids[-1]
+
+
+def _write_rows(sheet: Any, first: int, rows: list[list[Any]]) -> None:
+    for offset, row in enumerate(rows):
+        sheet.write_row(first + offset, 0, row)
 
 
 async def export(actor: Actor, query: ListQuery, fmt: str) -> tuple[Path, int]:
@@ -74,32 +94,30 @@ async def export(actor: Actor, query: ListQuery, fmt: str) -> tuple[Path, int]:
     fd.close()
     count = 0
     if fmt == "csv":
-        with path.open("w", encoding="utf-8-sig", newline="") as f:
+        f = await anyio.to_thread.run_sync(partial(path.open, "w", encoding="utf-8-sig", newline=""))
+        try:
             writer = csv.writer(f)
             writer.writerow([label for _, label in COLUMNS])
             async for batch in _rows(actor, query):
-                writer.writerows(batch)
+                await anyio.to_thread.run_sync(writer.writerows, batch)
                 count += len(batch)
+        finally:
+            f.close()
     else:
-        book = xlsxwriter.Workbook(str(path), {"constant_memory": True, "strings_to_formulas": False,
-                                               "strings_to_numbers": False, "strings_to_urls": False})
+        book = xlsxwriter.Workbook(
+            str(path),
+            {
+                "constant_memory": True,
+                "strings_to_formulas": False,
+                "strings_to_numbers": False,
+                "strings_to_urls": False,
+            },
+        )
         sheet = book.add_worksheet("客户")
         sheet.write_row(0, 0, [label for _, label in COLUMNS])
         async for batch in _rows(actor, query):
-            for row in batch:
-                count += 1
-                sheet.write_row(count, 0, row)
-        book.close()
-    await record(actor, "export", "customer", meta={"filters": search.filters_of(query), "rows": count,
-                                                    "format": fmt})
+            await anyio.to_thread.run_sync(_write_rows, sheet, count + 1, batch)
+            count += len(batch)
+        await anyio.to_thread.run_sync(book.close)
+    await record(actor, "export", "customer", meta={"filters": search.filters_of(query), "rows": count, "format": fmt})
     return path, count
-
-
-def csv_bytes(rows: list[list[Any]]) -> bytes:
-    out = io.StringIO()
-    csv.writer(out).writerows(rows)
-    return out.getvalue().encode("utf-8-sig")
-
-
-def query_from_json(raw: str) -> ListQuery:
-    return msgspec.json.decode(raw, type=ListQuery) if raw else ListQuery()

@@ -26,10 +26,21 @@ class FieldDef(msgspec.Struct, kw_only=True):
 
 
 async def active_defs() -> list[FieldDef]:
-    rows = await CustomFieldDef.select().where(CustomFieldDef.active == True).order_by(  # noqa: E712
-        CustomFieldDef.sort)
-    return [FieldDef(key=r["key"], label=r["label"], kind=r["kind"], options=msgspec.json.decode(r["options"]),
-                     required=r["required"]) for r in rows]
+    rows = (
+        await CustomFieldDef.select()
+        .where(CustomFieldDef.active == True)  # noqa: E712
+        .order_by(CustomFieldDef.sort)
+    )
+    return [
+        FieldDef(
+            key=r["key"],
+            label=r["label"],
+            kind=r["kind"],
+            options=msgspec.json.decode(r["options"]),
+            required=r["required"],
+        )
+        for r in rows
+    ]
 
 
 async def define(actor: Actor, data: FieldDefIn) -> FieldDef:
@@ -39,9 +50,16 @@ async def define(actor: Actor, data: FieldDefIn) -> FieldDef:
         if await CustomFieldDef.exists().where(CustomFieldDef.key == data.key):
             raise InvalidInput(f"字段 {data.key} 已存在 / field {data.key!r} already exists")
         count = await CustomFieldDef.count()
-        await CustomFieldDef.insert(CustomFieldDef(
-            key=data.key, label=data.label, kind=data.kind, options=msgspec.json.encode(data.options).decode(),
-            required=data.required, sort=count))
+        await CustomFieldDef.insert(
+            CustomFieldDef(
+                key=data.key,
+                label=data.label,
+                kind=data.kind,
+                options=msgspec.json.encode(data.options).decode(),
+                required=data.required,
+                sort=count,
+            )
+        )
         await record(actor, "create", "customer_field", data.key, diff={"field": [None, msgspec.to_builtins(data)]})
     return FieldDef(key=data.key, label=data.label, kind=data.kind, options=data.options, required=data.required)
 
@@ -83,8 +101,9 @@ def _one(d: FieldDef, value: Any) -> Any:
     return items
 
 
-def clean(defs: list[FieldDef], values: dict[str, Any], *, row: int | None = None,
-          partial: bool = False) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+def clean(
+    defs: list[FieldDef], values: dict[str, Any], *, row: int | None = None, partial: bool = False
+) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     """Validated values and the errors (unknown keys, wrong types, missing required fields)."""
     by_key = {d.key: d for d in defs}
     out: dict[str, Any] = {}
@@ -116,10 +135,10 @@ def like_pattern(key: str, value: str) -> str:
     """A LIKE pattern finding `key == value` (or `value in key`, for multi) in the stored JSON text."""
     k = msgspec.json.encode(key).decode()
     v = msgspec.json.encode(value).decode()
-    return f'%{k}:{v}%'
+    return f"%{k}:{v}%"
 
 
 def like_pattern_multi(key: str, value: str) -> str:
     k = msgspec.json.encode(key).decode()
     v = msgspec.json.encode(value).decode()
-    return f'%{k}:[%{v}%'
+    return f"%{k}:[%{v}%"

@@ -121,8 +121,14 @@ def _text(value: Any, column: str, line: int, errors: list[dict[str, Any]]) -> s
         return value.isoformat()[:10]
     text = str(value).strip()
     if len(text) > MAX_CELL:
-        errors.append(field_error(column, f"内容过长（{len(text)} 个字符，最多 {MAX_CELL}）",
-                                  f"cell too long ({len(text)} characters, max {MAX_CELL})", line))
+        errors.append(
+            field_error(
+                column,
+                f"内容过长（{len(text)} 个字符，最多 {MAX_CELL}）",
+                f"cell too long ({len(text)} characters, max {MAX_CELL})",
+                line,
+            )
+        )
         return ""
     if text.startswith(("=", "+=", "-=", "@")) and len(text) > 1:
         errors.append(field_error(column, "不允许公式", "formulas are not allowed", line))
@@ -137,8 +143,12 @@ async def _users_by_name() -> dict[str, int]:
     return out
 
 
-async def _parse(actor: Actor, headers: list[str], body: list[list[Any]], options: ImportOptions,
-                 ) -> tuple[list[_Row], list[dict[str, Any]], dict[str, str]]:
+async def _parse(
+    actor: Actor,
+    headers: list[str],
+    body: list[list[Any]],
+    options: ImportOptions,
+) -> tuple[list[_Row], list[dict[str, Any]], dict[str, str]]:
     settings = await config.current()
     defs = await fields.active_defs()
     mapping = auto_mapping(headers, defs, options.mapping)
@@ -169,14 +179,26 @@ async def _parse(actor: Actor, headers: list[str], body: list[list[Any]], option
         if not values["name"]:
             errors.append(field_error(label["name"], "客户名称不能为空", "the name is missing", line))
         if values["type"] not in settings.types:
-            errors.append(field_error(label["type"], f"未知的客户类型 “{values['type']}”",
-                                      f"unknown customer type {values['type']!r}", line))
+            errors.append(
+                field_error(
+                    label["type"],
+                    f"未知的客户类型 “{values['type']}”",
+                    f"unknown customer type {values['type']!r}",
+                    line,
+                )
+            )
         elif actor.customer_types is not None and values["type"] not in actor.customer_types:
-            errors.append(field_error(label["type"], f"无权使用类型 “{values['type']}”",
-                                      f"type {values['type']!r} not allowed", line))
+            errors.append(
+                field_error(
+                    label["type"], f"无权使用类型 “{values['type']}”", f"type {values['type']!r} not allowed", line
+                )
+            )
         if values["level"] and values["level"] not in settings.levels:
-            errors.append(field_error(label["level"], f"未知的级别 “{values['level']}”",
-                                      f"unknown level {values['level']!r}", line))
+            errors.append(
+                field_error(
+                    label["level"], f"未知的级别 “{values['level']}”", f"unknown level {values['level']!r}", line
+                )
+            )
         try:
             values["credit_code"] = credit_code.normalise(values["credit_code"])
         except credit_code.InvalidCreditCode as exc:
@@ -195,8 +217,12 @@ async def _parse(actor: Actor, headers: list[str], body: list[list[Any]], option
                     zh, _, en = str(exc).partition(" / ")
                     errors.append(field_error(label["phone"], zh, en, line))
         custom_raw = {f.removeprefix("custom:"): raw[f] for f in index if f.startswith("custom:")}
-        custom, custom_errors = fields.clean(defs, {k: v for k, v in custom_raw.items() if v not in (None, "")},
-                                             row=line, partial=options.mode == "update")
+        custom, custom_errors = fields.clean(
+            defs,
+            {k: v for k, v in custom_raw.items() if v not in (None, "")},
+            row=line,
+            partial=options.mode == "update",
+        )
         for e in custom_errors:
             e["column"] = next((h for h, f in mapping.items() if f == f"custom:{e['column']}"), e["column"])
         errors += custom_errors
@@ -204,18 +230,33 @@ async def _parse(actor: Actor, headers: list[str], body: list[list[Any]], option
         if text.get("owner"):
             owner = users.get(text["owner"])
             if owner is None:
-                errors.append(field_error(label["owner"], f"找不到用户 “{text['owner']}”",
-                                          f"unknown user {text['owner']!r}", line))
+                errors.append(
+                    field_error(
+                        label["owner"], f"找不到用户 “{text['owner']}”", f"unknown user {text['owner']!r}", line
+                    )
+                )
             elif owner != actor.user_id and not actor.can(access.ASSIGN):
-                errors.append(field_error(label["owner"], "指定其他负责人需要分派权限",
-                                          "assigning another owner needs customers:assign", line))
+                errors.append(
+                    field_error(
+                        label["owner"],
+                        "指定其他负责人需要分派权限",
+                        "assigning another owner needs customers:assign",
+                        line,
+                    )
+                )
         keys = [f"p:{e}" for e, _ in e164s] + ([f"c:{values['credit_code']}"] if values["credit_code"] else [])
         keys += [f"n:{name_key(values['name'])}"] if values["name"] else []
         for key in keys:
             if key in seen:
                 what = {"p": "电话", "c": "统一社会信用代码", "n": "客户名称"}[key[0]]
-                errors.append(field_error(label.get({"p": "phone", "c": "credit_code", "n": "name"}[key[0]], what),
-                                          f"与第 {seen[key]} 行重复（{what}）", f"duplicate of row {seen[key]}", line))
+                errors.append(
+                    field_error(
+                        label.get({"p": "phone", "c": "credit_code", "n": "name"}[key[0]], what),
+                        f"与第 {seen[key]} 行重复（{what}）",
+                        f"duplicate of row {seen[key]}",
+                        line,
+                    )
+                )
                 break
         for key in keys:
             seen.setdefault(key, line)
@@ -232,13 +273,15 @@ async def _match(actor: Actor, rows: list[_Row], options: ImportOptions, errors:
             values = [e for r in rows for e, _ in r.e164s]
             column, table_col = ContactPhone.e164, ContactPhone.customer
             for start in range(0, len(values), CHUNK):
-                for m in await ContactPhone.select(column, table_col).where(column.is_in(values[start:start + CHUNK])):
+                for m in await ContactPhone.select(column, table_col).where(
+                    column.is_in(values[start : start + CHUNK])
+                ):
                     found.setdefault(f"phone:{m['e164']}", m["customer"])
         elif key in ("credit_code", "name"):
             col = getattr(Customer, key)
             values = [r.values[key] for r in rows if r.values[key]]
             for start in range(0, len(values), CHUNK):
-                for m in await Customer.select(Customer.id, col).where(col.is_in(values[start:start + CHUNK])):
+                for m in await Customer.select(Customer.id, col).where(col.is_in(values[start : start + CHUNK])):
                     found.setdefault(f"{key}:{m[key]}", m["id"])
     if not found and options.mode == "create":
         return
@@ -246,8 +289,12 @@ async def _match(actor: Actor, rows: list[_Row], options: ImportOptions, errors:
     ids = sorted(set(found.values()))
     scope = await access.edit_where(actor)
     for start in range(0, len(ids), CHUNK):
-        editable |= {r["id"] for r in await Customer.select(Customer.id).where(
-            where_all(Customer.id.is_in(ids[start:start + CHUNK]), scope))}
+        editable |= {
+            r["id"]
+            for r in await Customer.select(Customer.id).where(
+                where_all(Customer.id.is_in(ids[start : start + CHUNK]), scope)
+            )
+        }
     for r in rows:
         match = None
         for key in options.match_on:
@@ -259,8 +306,14 @@ async def _match(actor: Actor, rows: list[_Row], options: ImportOptions, errors:
             if options.mode == "create":
                 r.action = "skip"
                 continue
-            errors.append(field_error("客户名称", "匹配到的已有客户不在您的编辑权限内",
-                                      "the matching customer is outside your edit scope", r.line))
+            errors.append(
+                field_error(
+                    "客户名称",
+                    "匹配到的已有客户不在您的编辑权限内",
+                    "the matching customer is outside your edit scope",
+                    r.line,
+                )
+            )
             continue
         r.match = match
         if options.mode == "create":
@@ -271,8 +324,12 @@ async def _match(actor: Actor, rows: list[_Row], options: ImportOptions, errors:
             r.action = "update" if match is not None else "create"
 
 
-async def prepare(actor: Actor, data: bytes, filename: str, options: ImportOptions,
-                  ) -> tuple[list[_Row], ImportReport]:
+async def prepare(
+    actor: Actor,
+    data: bytes,
+    filename: str,
+    options: ImportOptions,
+) -> tuple[list[_Row], ImportReport]:
     if not actor.can("customers:import"):
         raise PermissionDeniedException("需要导入权限 / permission required: customers:import")
     if options.mode not in ("create", "update", "upsert"):
@@ -286,9 +343,14 @@ async def prepare(actor: Actor, data: bytes, filename: str, options: ImportOptio
     rows, errors, mapping = await _parse(actor, headers, body, options)
     if not errors:
         await _match(actor, rows, options, errors)
-    report = ImportReport(rows=len(rows), create=sum(r.action == "create" for r in rows),
-                          update=sum(r.action == "update" for r in rows), skip=sum(r.action == "skip" for r in rows),
-                          errors=errors, mapping=mapping)
+    report = ImportReport(
+        rows=len(rows),
+        create=sum(r.action == "create" for r in rows),
+        update=sum(r.action == "update" for r in rows),
+        skip=sum(r.action == "skip" for r in rows),
+        errors=errors,
+        mapping=mapping,
+    )
     return rows, report
 
 
@@ -301,43 +363,90 @@ async def commit(actor: Actor, data: bytes, filename: str, options: ImportOption
     """Writes everything or nothing: any row error refuses the whole file."""
     rows, report = await prepare(actor, data, filename, options)
     if report.errors:
-        raise InvalidInput(f"有 {len(report.errors)} 处错误，未导入任何数据 / {len(report.errors)} errors, nothing "
-                           f"was imported：{report.errors[0]['message']}", errors=report.errors[:1000])
+        raise InvalidInput(
+            f"有 {len(report.errors)} 处错误，未导入任何数据 / {len(report.errors)} errors, nothing "
+            f"was imported：{report.errors[0]['message']}",
+            errors=report.errors[:1000],
+        )
     now = dt.datetime.now(dt.UTC)
     departments = {r["id"]: r["department"] for r in await User.select(User.id, User.department)}
     async with write_tx():
-        batch = (await ImportBatch.insert(ImportBatch(
-            user=actor.user_id, filename=filename[:255], mode=options.mode, created=report.create,
-            updated=report.update, skipped=report.skip, created_at=now)).returning(ImportBatch.id))[0]["id"]
+        batch = (
+            await ImportBatch.insert(
+                ImportBatch(
+                    user=actor.user_id,
+                    filename=filename[:255],
+                    mode=options.mode,
+                    created=report.create,
+                    updated=report.update,
+                    skipped=report.skip,
+                    created_at=now,
+                )
+            ).returning(ImportBatch.id)
+        )[0]["id"]
         await _insert(actor, [r for r in rows if r.action == "create"], batch, departments, now)
         await _update(actor, [r for r in rows if r.action == "update"], batch, now)
-        await record(actor, "import", "customer", batch, meta={
-            "file": filename, "mode": options.mode, "created": report.create, "updated": report.update,
-            "skipped": report.skip})
+        await record(
+            actor,
+            "import",
+            "customer",
+            batch,
+            meta={
+                "file": filename,
+                "mode": options.mode,
+                "created": report.create,
+                "updated": report.update,
+                "skipped": report.skip,
+            },
+        )
     report.batch_id = batch
     report.committed = True
     return report
 
 
-async def _insert(actor: Actor, rows: list[_Row], batch: int, departments: dict[int, int | None],
-                  now: dt.datetime) -> None:
+async def _insert(
+    actor: Actor, rows: list[_Row], batch: int, departments: dict[int, int | None], now: dt.datetime
+) -> None:
     for start in range(0, len(rows), CHUNK):
-        chunk = rows[start:start + CHUNK]
-        ids = await Customer.insert(*[Customer(
-            **r.values, is_public=False, custom=fields.encode(r.custom), tags=",".join(r.tags), owner=r.owner,
-            department=departments.get(r.owner) if r.owner else None, owner_since=now if r.owner else None,
-            import_batch=batch, created_by=actor.user_id, created_at=now, updated_at=now,
-            search_text=search_text(r.values["name"], r.values["credit_code"], r.tags,
-                                    [r.values.get("contact_name") or r.values["name"]], [e for e, _ in r.e164s]),
-        ) for r in chunk]).returning(Customer.id)
+        chunk = rows[start : start + CHUNK]
+        ids = await Customer.insert(
+            *[
+                Customer(
+                    **r.values,
+                    is_public=False,
+                    custom=fields.encode(r.custom),
+                    tags=",".join(r.tags),
+                    owner=r.owner,
+                    department=departments.get(r.owner) if r.owner else None,
+                    owner_since=now if r.owner else None,
+                    import_batch=batch,
+                    created_by=actor.user_id,
+                    created_at=now,
+                    updated_at=now,
+                    search_text=search_text(
+                        r.values["name"],
+                        r.values["credit_code"],
+                        r.tags,
+                        [r.values.get("contact_name") or r.values["name"]],
+                        [e for e, _ in r.e164s],
+                    ),
+                )
+                for r in chunk
+            ]
+        ).returning(Customer.id)
         for r, got in zip(chunk, ids, strict=True):
             r.match = got["id"]
         await _add_contacts(chunk, now)
         tags = [CustomerTag(customer=r.match, tag=t) for r in chunk for t in r.tags]
         if tags:
             await CustomerTag.insert(*tags)
-        history = [OwnerHistory(customer=r.match, to_user=r.owner, action="import", reason=f"导入 #{batch}",
-                                actor=actor.user_id, at=now) for r in chunk if r.owner]
+        history = [
+            OwnerHistory(
+                customer=r.match, to_user=r.owner, action="import", reason=f"导入 #{batch}", actor=actor.user_id, at=now
+            )
+            for r in chunk
+            if r.owner
+        ]
         if history:
             await OwnerHistory.insert(*history)
 
@@ -346,13 +455,25 @@ async def _add_contacts(rows: list[_Row], now: dt.datetime) -> None:
     with_contact = [r for r in rows if r.e164s or r.values.get("contact_name")]
     if not with_contact:
         return
-    contact_ids = await Contact.insert(*[Contact(
-        customer=r.match, name=(r.values.get("contact_name") or r.values["name"])[:100],
-        title=r.values.get("contact_title", "")[:100], email=r.values.get("email", "")[:255],
-        wechat=r.values.get("wechat", "")[:64], is_primary=True, created_at=now) for r in with_contact]).returning(
-        Contact.id)
-    phone_rows = [ContactPhone(contact=c["id"], customer=r.match, e164=e, raw=raw[:64])
-                  for r, c in zip(with_contact, contact_ids, strict=True) for e, raw in r.e164s]
+    contact_ids = await Contact.insert(
+        *[
+            Contact(
+                customer=r.match,
+                name=(r.values.get("contact_name") or r.values["name"])[:100],
+                title=r.values.get("contact_title", "")[:100],
+                email=r.values.get("email", "")[:255],
+                wechat=r.values.get("wechat", "")[:64],
+                is_primary=True,
+                created_at=now,
+            )
+            for r in with_contact
+        ]
+    ).returning(Contact.id)
+    phone_rows = [
+        ContactPhone(contact=c["id"], customer=r.match, e164=e, raw=raw[:64])
+        for r, c in zip(with_contact, contact_ids, strict=True)
+        for e, raw in r.e164s
+    ]
     if phone_rows:
         await ContactPhone.insert(*phone_rows)
 
@@ -363,8 +484,15 @@ async def _update(actor: Actor, rows: list[_Row], batch: int, now: dt.datetime) 
         before = await Customer.select().where(Customer.id == r.match).first()
         changes = {k: v for k, v in r.values.items() if k in CUSTOMER_FIELDS and v not in ("", None)}
         custom = {**msgspec.json.decode(before["custom"] or "{}"), **r.custom}
-        await ImportChange.insert(ImportChange(batch=batch, customer=r.match, before=msgspec.json.encode(
-            {k: before[k] for k in (*CUSTOMER_FIELDS, "custom", "tags", "search_text")}).decode()))
+        await ImportChange.insert(
+            ImportChange(
+                batch=batch,
+                customer=r.match,
+                before=msgspec.json.encode(
+                    {k: before[k] for k in (*CUSTOMER_FIELDS, "custom", "tags", "search_text")}
+                ).decode(),
+            )
+        )
         update: dict[Any, Any] = {getattr(Customer, k): v for k, v in changes.items()}
         update |= {Customer.custom: fields.encode(custom), Customer.updated_at: now}
         if r.tags:
@@ -372,8 +500,9 @@ async def _update(actor: Actor, rows: list[_Row], batch: int, now: dt.datetime) 
             merged += [t for t in r.tags if t not in merged]
             update[Customer.tags] = ",".join(merged)
         await Customer.update(update).where(Customer.id == r.match)
-        known = {p["e164"] for p in await ContactPhone.select(ContactPhone.e164).where(
-            ContactPhone.customer == r.match)}
+        known = {
+            p["e164"] for p in await ContactPhone.select(ContactPhone.e164).where(ContactPhone.customer == r.match)
+        }
         fresh = [(e, raw) for e, raw in r.e164s if e not in known]
         if fresh:
             r.e164s = fresh
@@ -391,16 +520,18 @@ async def undo(actor: Actor, batch_id: int) -> dict[str, int]:
     async with write_tx():
         created = [r["id"] for r in await Customer.select(Customer.id).where(Customer.import_batch == batch_id)]
         for start in range(0, len(created), CHUNK):
-            chunk = created[start:start + CHUNK]
+            chunk = created[start : start + CHUNK]
             await purge_children(chunk)
             await Customer.delete().where(Customer.id.is_in(chunk))
         changes = await ImportChange.select().where(ImportChange.batch == batch_id)
         for change in changes:
             before = msgspec.json.decode(change["before"])
             await Customer.update({getattr(Customer, k): v for k, v in before.items()}).where(
-                Customer.id == change["customer"])
+                Customer.id == change["customer"]
+            )
         await ImportChange.delete().where(ImportChange.batch == batch_id)
         await ImportBatch.update({ImportBatch.status: "undone"}).where(ImportBatch.id == batch_id)
-        await record(actor, "import_undo", "customer", batch_id, meta={"deleted": len(created),
-                                                                       "restored": len(changes)})
+        await record(
+            actor, "import_undo", "customer", batch_id, meta={"deleted": len(created), "restored": len(changes)}
+        )
     return {"deleted": len(created), "restored": len(changes)}

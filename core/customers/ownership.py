@@ -39,10 +39,13 @@ async def move(
     department = await user_department(to_user) if to_user is not None else None
     async with write_tx():
         for start in range(0, len(rows), CHUNK):
-            chunk = rows[start:start + CHUNK]
+            chunk = rows[start : start + CHUNK]
             ids = [r["id"] for r in chunk]
-            values: dict[Any, Any] = {Customer.owner: to_user, Customer.department: department,
-                                      Customer.updated_at: now}
+            values: dict[Any, Any] = {
+                Customer.owner: to_user,
+                Customer.department: department,
+                Customer.updated_at: now,
+            }
             if to_user is None:
                 values |= {Customer.pool: pool_id, Customer.pooled_at: now, Customer.owner_since: None}
             else:
@@ -55,11 +58,28 @@ async def move(
                         by_owner.setdefault(r["owner"], []).append(r["id"])
                 for owner, owned in by_owner.items():
                     await Customer.update({Customer.pre_owner: owner}).where(Customer.id.is_in(owned))
-            await OwnerHistory.insert(*[OwnerHistory(
-                customer=r["id"], from_user=r.get("owner"), to_user=to_user, pool=pool_id, action=action,
-                reason=reason, actor=actor.user_id, at=now) for r in chunk])
+            await OwnerHistory.insert(
+                *[
+                    OwnerHistory(
+                        customer=r["id"],
+                        from_user=r.get("owner"),
+                        to_user=to_user,
+                        pool=pool_id,
+                        action=action,
+                        reason=reason,
+                        actor=actor.user_id,
+                        at=now,
+                    )
+                    for r in chunk
+                ]
+            )
             for r in chunk:
-                await record(actor, action, "customer", r["id"],
-                             diff={"owner": [r.get("owner"), to_user]},
-                             meta={"reason": reason, "pool": pool_id})
+                await record(
+                    actor,
+                    action,
+                    "customer",
+                    r["id"],
+                    diff={"owner": [r.get("owner"), to_user]},
+                    meta={"reason": reason, "pool": pool_id},
+                )
     return len(rows)

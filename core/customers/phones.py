@@ -25,7 +25,8 @@ def cell_text(value: object) -> str:
         if not value.is_integer():
             raise InvalidPhone(
                 f"电话号码被 Excel 存成了小数 {value!r}，请把该列设为文本后重新导入 / "
-                f"Excel stored the phone as a fractional number {value!r}; format the column as text")
+                f"Excel stored the phone as a fractional number {value!r}; format the column as text"
+            )
         return str(int(value))
     if isinstance(value, int):
         return str(value)
@@ -58,7 +59,7 @@ def try_normalise(raw: object, region: str = DEFAULT_REGION) -> str | None:
 
 
 def national_digits(e164: str) -> str:
-    """"+8613800138000" → "13800138000"; landlines keep their trunk 0 ("+861012345678" → "01012345678")."""
+    """ "+8613800138000" → "13800138000"; landlines keep their trunk 0 ("+861012345678" → "01012345678")."""
     number = phonenumbers.parse(e164, None)
     national = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.NATIONAL)
     return re.sub(r"\D", "", national)

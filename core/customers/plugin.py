@@ -10,8 +10,9 @@ from core.hookspecs import hookimpl
 from core.hooktypes import CustomerTab, Job, MenuItem, Permission, PluginManifest, Reminder, TimelineEntry
 from core.perms.actor import Actor
 
-MANIFEST = PluginManifest(name="core-customers", title="客户管理", module=None,
-                          description="客户、联系人、联系记录、联系计划与公海")
+MANIFEST = PluginManifest(
+    name="core-customers", title="客户管理", module=None, description="客户、联系人、联系记录、联系计划与公海"
+)
 
 PERMISSIONS = [
     Permission(key="customers:read", label="查看客户", label_en="View customers"),
@@ -23,8 +24,9 @@ PERMISSIONS = [
     Permission(key="customers:import", label="导入客户", label_en="Import customers", scoped=False),
     Permission(key="customers:pool", label="公海客户（查看与领取）", label_en="Public pool (view and claim)"),
     Permission(key="customers:analysis", label="客户分析", label_en="Customer analysis"),
-    Permission(key="customers:settings", label="客户设置（类型、字段、公海规则）", label_en="Customer settings",
-               scoped=False),
+    Permission(
+        key="customers:settings", label="客户设置（类型、字段、公海规则）", label_en="Customer settings", scoped=False
+    ),
 ]
 
 
@@ -42,32 +44,54 @@ def permissions() -> list[Permission]:
 def menu_items(actor: Actor) -> list[MenuItem]:
     return [
         MenuItem(key="customers", label="我的客户", href="/customers", permission="customers:read", order=10),
-        MenuItem(key="customers.pool", label="公海客户", href="/customers?view=pool", permission="customers:pool",
-                 order=11),
-        MenuItem(key="customers.contacts", label="联系人", href="/customers/contacts", permission="customers:read",
-                 order=12),
-        MenuItem(key="customers.plans", label="联系计划", href="/customers/plans", permission="customers:read",
-                 order=13),
-        MenuItem(key="customers.followups", label="联系记录", href="/customers/followups",
-                 permission="customers:read", order=14),
-        MenuItem(key="customers.warnings", label="预警提示", href="/customers/warnings", permission="customers:read",
-                 order=16),
-        MenuItem(key="customers.analysis", label="客户分析", href="/customers/analysis",
-                 permission="customers:analysis", order=17),
-        MenuItem(key="customers.import", label="客户导入", href="/customers/import", permission="customers:import",
-                 order=18),
+        MenuItem(
+            key="customers.pool", label="公海客户", href="/customers?view=pool", permission="customers:pool", order=11
+        ),
+        MenuItem(
+            key="customers.contacts", label="联系人", href="/customers/contacts", permission="customers:read", order=12
+        ),
+        MenuItem(
+            key="customers.plans", label="联系计划", href="/customers/plans", permission="customers:read", order=13
+        ),
+        MenuItem(
+            key="customers.followups",
+            label="联系记录",
+            href="/customers/followups",
+            permission="customers:read",
+            order=14,
+        ),
+        MenuItem(
+            key="customers.warnings",
+            label="预警提示",
+            href="/customers/warnings",
+            permission="customers:read",
+            order=16,
+        ),
+        MenuItem(
+            key="customers.analysis",
+            label="客户分析",
+            href="/customers/analysis",
+            permission="customers:analysis",
+            order=17,
+        ),
+        MenuItem(
+            key="customers.import", label="客户导入", href="/customers/import", permission="customers:import", order=18
+        ),
     ]
 
 
 @hookimpl
 def customer_tabs(actor: Actor) -> list[CustomerTab]:
     return [
-        CustomerTab(key="info", label="基本信息", href="/customers/{id}/tab/info", permission="customers:read",
-                    order=1),
-        CustomerTab(key="contacts", label="联系人", href="/customers/{id}/tab/contacts",
-                    permission="customers:read", order=2),
-        CustomerTab(key="timeline", label="联系记录", href="/customers/{id}/tab/timeline",
-                    permission="customers:read", order=3),
+        CustomerTab(
+            key="info", label="基本信息", href="/customers/{id}/tab/info", permission="customers:read", order=1
+        ),
+        CustomerTab(
+            key="contacts", label="联系人", href="/customers/{id}/tab/contacts", permission="customers:read", order=2
+        ),
+        CustomerTab(
+            key="timeline", label="联系记录", href="/customers/{id}/tab/timeline", permission="customers:read", order=3
+        ),
     ]
 
 

@@ -37,10 +37,17 @@ async def create_pool(actor: Actor, data: PoolIn) -> PoolOut:
     async with write_tx():
         if data.is_default:
             await Pool.update({Pool.is_default: False}).where(Pool.is_default == True)  # noqa: E712
-        rows = await Pool.insert(Pool(
-            name=data.name, remind_days=data.remind_days, daily_claim_limit=data.daily_claim_limit,
-            pre_owner_block_days=data.pre_owner_block_days, max_owned=data.max_owned, is_default=data.is_default,
-            created_at=dt.datetime.now(dt.UTC))).returning(Pool.id)
+        rows = await Pool.insert(
+            Pool(
+                name=data.name,
+                remind_days=data.remind_days,
+                daily_claim_limit=data.daily_claim_limit,
+                pre_owner_block_days=data.pre_owner_block_days,
+                max_owned=data.max_owned,
+                is_default=data.is_default,
+                created_at=dt.datetime.now(dt.UTC),
+            )
+        ).returning(Pool.id)
         pid = rows[0]["id"]
         members = [PoolMember(pool=pid, user=u) for u in data.member_user_ids]
         members += [PoolMember(pool=pid, department=d) for d in data.member_department_ids]
@@ -56,11 +63,25 @@ async def add_rule(actor: Actor, pool_id: int, data: PoolRuleIn) -> int:
     if not await Pool.exists().where(Pool.id == pool_id):
         raise NotFoundException("公海不存在 / pool not found")
     async with write_tx():
-        rows = await PoolRule.insert(PoolRule(
-            pool=pool_id, kind=data.kind, days=data.days, customer_type=data.customer_type, level=data.level,
-            exempt_won=data.exempt_won, exempt_open_opportunity=data.exempt_open_opportunity)).returning(PoolRule.id)
-        await record(actor, "create", "customer_pool_rule", rows[0]["id"],
-                     diff={"kind": [None, data.kind], "days": [None, data.days]}, meta={"pool": pool_id})
+        rows = await PoolRule.insert(
+            PoolRule(
+                pool=pool_id,
+                kind=data.kind,
+                days=data.days,
+                customer_type=data.customer_type,
+                level=data.level,
+                exempt_won=data.exempt_won,
+                exempt_open_opportunity=data.exempt_open_opportunity,
+            )
+        ).returning(PoolRule.id)
+        await record(
+            actor,
+            "create",
+            "customer_pool_rule",
+            rows[0]["id"],
+            diff={"kind": [None, data.kind], "days": [None, data.days]},
+            meta={"pool": pool_id},
+        )
     return rows[0]["id"]
 
 
@@ -74,11 +95,29 @@ async def list_pools(actor: Actor, pool_id: int | None = None) -> list[PoolOut]:
     for p in await select.order_by(Pool.id):
         if visible is not None and p["id"] not in visible:
             continue
-        out.append(PoolOut(
-            id=p["id"], name=p["name"], remind_days=p["remind_days"], daily_claim_limit=p["daily_claim_limit"],
-            pre_owner_block_days=p["pre_owner_block_days"], max_owned=p["max_owned"], is_default=p["is_default"],
-            rules=[{"id": r["id"], "kind": r["kind"], "days": r["days"], "customer_type": r["customer_type"],
-                    "level": r["level"], "exempt_won": r["exempt_won"]} for r in rules if r["pool"] == p["id"]]))
+        out.append(
+            PoolOut(
+                id=p["id"],
+                name=p["name"],
+                remind_days=p["remind_days"],
+                daily_claim_limit=p["daily_claim_limit"],
+                pre_owner_block_days=p["pre_owner_block_days"],
+                max_owned=p["max_owned"],
+                is_default=p["is_default"],
+                rules=[
+                    {
+                        "id": r["id"],
+                        "kind": r["kind"],
+                        "days": r["days"],
+                        "customer_type": r["customer_type"],
+                        "level": r["level"],
+                        "exempt_won": r["exempt_won"],
+                    }
+                    for r in rules
+                    if r["pool"] == p["id"]
+                ],
+            )
+        )
     if pool_id is not None and not out:
         raise NotFoundException("公海不存在 / pool not found")
     return out
@@ -91,7 +130,8 @@ async def default_pool_id() -> int:
     if row is None:
         async with write_tx():
             rows = await Pool.insert(Pool(name="公海", is_default=True, created_at=dt.datetime.now(dt.UTC))).returning(
-                Pool.id)
+                Pool.id
+            )
         return rows[0]["id"]
     return row["id"]
 
@@ -102,19 +142,30 @@ async def claim(actor: Actor, customer_ids: list[int], *, now: dt.datetime | Non
         raise PermissionDeniedException("需要公海权限 / permission required: customers:pool")
     now = now or dt.datetime.now(dt.UTC)
     pools = await access.member_pool_ids(actor)
-    clause = where_all(Customer.id.is_in(customer_ids or [0]), Customer.owner.is_null(), Customer.pool.is_in(pools or [0]),
-                       access.type_clause(actor))
+    clause = where_all(
+        Customer.id.is_in(customer_ids or [0]),
+        Customer.owner.is_null(),
+        Customer.pool.is_in(pools or [0]),
+        access.type_clause(actor),
+    )
     async with write_tx():
-        rows = await Customer.select(Customer.id, Customer.owner, Customer.pool, Customer.pre_owner,
-                                     Customer.pooled_at).where(clause)
+        rows = await Customer.select(
+            Customer.id, Customer.owner, Customer.pool, Customer.pre_owner, Customer.pooled_at
+        ).where(clause)
         if len(rows) != len(set(customer_ids)):
             raise NotFoundException("客户不在可领取的公海中 / customer is not in a pool you can claim from")
         for pool_id in {r["pool"] for r in rows}:
             pool = await Pool.select().where(Pool.id == pool_id).first()
             mine = [r for r in rows if r["pool"] == pool_id]
             await _check_claim_rules(actor, pool, mine, now)
-        await move(actor, [{"id": r["id"], "owner": None} for r in rows], actor.user_id, "claim", "从公海领取 / claimed",
-                   now=now)
+        await move(
+            actor,
+            [{"id": r["id"], "owner": None} for r in rows],
+            actor.user_id,
+            "claim",
+            "从公海领取 / claimed",
+            now=now,
+        )
     return len(rows)
 
 
@@ -125,18 +176,25 @@ async def _check_claim_rules(actor: Actor, pool: dict[str, Any], rows: list[dict
         if blocked:
             raise InvalidInput(
                 f"原负责人 {pool['pre_owner_block_days']} 天内不能重新领取该客户 / the previous owner cannot "
-                f"re-claim within {pool['pre_owner_block_days']} days")
+                f"re-claim within {pool['pre_owner_block_days']} days"
+            )
     if pool["daily_claim_limit"]:
         today = await OwnerHistory.count().where(
-            (OwnerHistory.to_user == actor.user_id) & (OwnerHistory.action == "claim")
-            & (OwnerHistory.at >= local_midnight(now)))
+            (OwnerHistory.to_user == actor.user_id)
+            & (OwnerHistory.action == "claim")
+            & (OwnerHistory.at >= local_midnight(now))
+        )
         if today + len(rows) > pool["daily_claim_limit"]:
-            raise InvalidInput(f"超过每日领取上限 {pool['daily_claim_limit']} 个（今天已领 {today} 个） / daily claim "
-                               f"limit {pool['daily_claim_limit']} exceeded ({today} claimed today)")
+            raise InvalidInput(
+                f"超过每日领取上限 {pool['daily_claim_limit']} 个（今天已领 {today} 个） / daily claim "
+                f"limit {pool['daily_claim_limit']} exceeded ({today} claimed today)"
+            )
     if pool["max_owned"]:
         owned = await Customer.count().where(Customer.owner == actor.user_id)
         if owned + len(rows) > pool["max_owned"]:
-            raise InvalidInput(f"拥有客户数超过上限 {pool['max_owned']} / you may own at most {pool['max_owned']} customers")
+            raise InvalidInput(
+                f"拥有客户数超过上限 {pool['max_owned']} / you may own at most {pool['max_owned']} customers"
+            )
 
 
 async def release(actor: Actor, customer_ids: list[int], reason: str, pool_id: int | None = None) -> int:
@@ -144,7 +202,9 @@ async def release(actor: Actor, customer_ids: list[int], reason: str, pool_id: i
     pool_id = pool_id or await default_pool_id()
     if not await Pool.exists().where(Pool.id == pool_id):
         raise NotFoundException("公海不存在 / pool not found")
-    clause = where_all(Customer.id.is_in(customer_ids or [0]), await access.edit_where(actor), Customer.owner.is_not_null())
+    clause = where_all(
+        Customer.id.is_in(customer_ids or [0]), await access.edit_where(actor), Customer.owner.is_not_null()
+    )
     async with write_tx():
         rows = await Customer.select(Customer.id, Customer.owner).where(clause)
         if len(rows) != len(set(customer_ids)):
@@ -153,8 +213,11 @@ async def release(actor: Actor, customer_ids: list[int], reason: str, pool_id: i
 
 
 def _rule_clause(rule: dict[str, Any], cutoff: dt.datetime) -> Any:
-    clauses: list[Any] = [Customer.owner.is_not_null(), Customer.created_at < cutoff,
-                          Customer.owner_since.is_null() | (Customer.owner_since < cutoff)]
+    clauses: list[Any] = [
+        Customer.owner.is_not_null(),
+        Customer.created_at < cutoff,
+        Customer.owner_since.is_null() | (Customer.owner_since < cutoff),
+    ]
     if rule["customer_type"]:
         clauses.append(Customer.type == rule["customer_type"])
     if rule["level"]:
@@ -204,7 +267,9 @@ async def recycle(now: dt.datetime | None = None) -> int:
     moved = 0
     async with write_tx():
         for customer, pool, rule in await due(now):
-            reason = f"{RULE_LABELS[rule['kind']]}超过 {rule['days']} 天自动收回 / recycled: {rule['kind']} {rule['days']}d"
+            reason = (
+                f"{RULE_LABELS[rule['kind']]}超过 {rule['days']} 天自动收回 / recycled: {rule['kind']} {rule['days']}d"
+            )
             moved += await move(actor, [customer], None, "recycle", reason, pool_id=pool["id"], now=now)
     return moved
 

@@ -37,8 +37,22 @@ from core.customers.tables import (
 from core.db import write_tx
 from core.perms.actor import Actor
 
-CUSTOMER_FIELDS = ("kind", "name", "credit_code", "type", "category", "level", "industry", "province", "city",
-                   "source", "address", "website", "needs", "is_public")
+CUSTOMER_FIELDS = (
+    "kind",
+    "name",
+    "credit_code",
+    "type",
+    "category",
+    "level",
+    "industry",
+    "province",
+    "city",
+    "source",
+    "address",
+    "website",
+    "needs",
+    "is_public",
+)
 
 
 def search_text(name: str, code: str, tags: list[str] | str, contact_names: list[str], e164s: list[str]) -> str:
@@ -52,18 +66,21 @@ def search_text(name: str, code: str, tags: list[str] | str, contact_names: list
 
 async def refresh_search(customer_ids: list[int]) -> None:
     for cid in customer_ids:
-        row = await Customer.select(Customer.name, Customer.credit_code, Customer.tags).where(
-            Customer.id == cid).first()
+        row = (
+            await Customer.select(Customer.name, Customer.credit_code, Customer.tags).where(Customer.id == cid).first()
+        )
         if row is None:
             continue
         names = [c["name"] for c in await Contact.select(Contact.name).where(Contact.customer == cid)]
         e164s = [p["e164"] for p in await ContactPhone.select(ContactPhone.e164).where(ContactPhone.customer == cid)]
-        await Customer.update({Customer.search_text: search_text(
-            row["name"], row["credit_code"], row["tags"], names, e164s)}).where(Customer.id == cid)
+        await Customer.update(
+            {Customer.search_text: search_text(row["name"], row["credit_code"], row["tags"], names, e164s)}
+        ).where(Customer.id == cid)
 
 
-def clean_phones(raws: list[str], column: str = "电话", row: int | None = None,
-                 errors: list[dict[str, Any]] | None = None) -> list[tuple[str, str]]:
+def clean_phones(
+    raws: list[str], column: str = "电话", row: int | None = None, errors: list[dict[str, Any]] | None = None
+) -> list[tuple[str, str]]:
     """(e164, raw) pairs, de-duplicated; bad numbers become errors."""
     out: dict[str, str] = {}
     for raw in raws:
@@ -96,10 +113,18 @@ async def check_customer(values: dict[str, Any], errors: list[dict[str, Any]], r
             zh, en = str(exc).split(" / ")
             errors.append(field_error("统一社会信用代码", zh, en, row))
     if "type" in values and values["type"] not in settings.types:
-        errors.append(field_error("客户类型", f"“{values['type']}” 不是已设置的客户类型（{'/'.join(settings.types)}）",
-                                  f"unknown customer type {values['type']!r}", row))
+        errors.append(
+            field_error(
+                "客户类型",
+                f"“{values['type']}” 不是已设置的客户类型（{'/'.join(settings.types)}）",
+                f"unknown customer type {values['type']!r}",
+                row,
+            )
+        )
     if values.get("level") and values["level"] not in settings.levels:
-        errors.append(field_error("客户级别", f"“{values['level']}” 不是已设置的级别", f"unknown level {values['level']!r}", row))
+        errors.append(
+            field_error("客户级别", f"“{values['level']}” 不是已设置的级别", f"unknown level {values['level']!r}", row)
+        )
     if "name" in values and not str(values["name"]).strip():
         errors.append(field_error("客户名称", "必填", "is required", row))
 
@@ -109,17 +134,32 @@ def _raise(errors: list[dict[str, Any]]) -> None:
         raise InvalidInput("；".join(e["message"] for e in errors), errors=errors)
 
 
-async def _insert_contact(customer_id: int, data: ContactIn, pairs: list[tuple[str, str]], primary: bool,
-                          now: dt.datetime) -> int:
-    rows = await Contact.insert(Contact(
-        customer=customer_id, name=data.name.strip(), title=data.title, role=data.role, importance=data.importance,
-        gender=data.gender, birthday=data.birthday, birthday_md=data.birthday.strftime("%m-%d") if data.birthday else "",
-        email=data.email, wechat=data.wechat, notes=data.notes, employed=data.employed, is_primary=primary,
-        created_at=now)).returning(Contact.id)
+async def _insert_contact(
+    customer_id: int, data: ContactIn, pairs: list[tuple[str, str]], primary: bool, now: dt.datetime
+) -> int:
+    rows = await Contact.insert(
+        Contact(
+            customer=customer_id,
+            name=data.name.strip(),
+            title=data.title,
+            role=data.role,
+            importance=data.importance,
+            gender=data.gender,
+            birthday=data.birthday,
+            birthday_md=data.birthday.strftime("%m-%d") if data.birthday else "",
+            email=data.email,
+            wechat=data.wechat,
+            notes=data.notes,
+            employed=data.employed,
+            is_primary=primary,
+            created_at=now,
+        )
+    ).returning(Contact.id)
     contact_id = rows[0]["id"]
     if pairs:
-        await ContactPhone.insert(*[ContactPhone(contact=contact_id, customer=customer_id, e164=e, raw=r[:64])
-                                    for e, r in pairs])
+        await ContactPhone.insert(
+            *[ContactPhone(contact=contact_id, customer=customer_id, e164=e, raw=r[:64]) for e, r in pairs]
+        )
     return contact_id
 
 
@@ -140,7 +180,9 @@ async def create_customer(actor: Actor, data: CustomerIn) -> dict[str, Any]:
     values["name"] = values["name"].strip()
     await check_customer(values, errors)
     if actor.customer_types is not None and values["type"] not in actor.customer_types and not actor.system:
-        errors.append(field_error("客户类型", f"无权使用类型 “{values['type']}”", f"type {values['type']!r} not allowed"))
+        errors.append(
+            field_error("客户类型", f"无权使用类型 “{values['type']}”", f"type {values['type']!r} not allowed")
+        )
     custom, custom_errors = fields.clean(await fields.active_defs(), data.custom)
     errors += custom_errors
     contacts = list(data.contacts)
@@ -158,9 +200,17 @@ async def create_customer(actor: Actor, data: CustomerIn) -> dict[str, Any]:
     department = await user_department(owner) if owner is not None else None
     now = dt.datetime.now(dt.UTC)
     async with write_tx():
-        rows = await Customer.insert(Customer(
-            **values, custom=fields.encode(custom), owner=None, department=department,
-            created_by=actor.user_id, created_at=now, updated_at=now)).returning(Customer.id)
+        rows = await Customer.insert(
+            Customer(
+                **values,
+                custom=fields.encode(custom),
+                owner=None,
+                department=department,
+                created_by=actor.user_id,
+                created_at=now,
+                updated_at=now,
+            )
+        ).returning(Customer.id)
         cid = rows[0]["id"]
         tags = await _set_tags(cid, data.tags)
         await Customer.update({Customer.tags: tags}).where(Customer.id == cid)
@@ -176,39 +226,76 @@ async def create_customer(actor: Actor, data: CustomerIn) -> dict[str, Any]:
 async def duplicates_of(actor: Actor, customer_id: int) -> list[dict[str, Any]]:
     """Customers in the actor's read scope sharing a phone or credit code, or with the same name."""
     from core.customers.duplicates import find_for
+
     return await find_for(actor, customer_id)
 
 
 def _out_contact(c: dict[str, Any], phone_rows: list[dict[str, Any]]) -> ContactOut:
     return ContactOut(
-        id=c["id"], customer_id=c["customer"], name=c["name"], title=c["title"], role=c["role"],
-        importance=c["importance"], gender=c["gender"], birthday=c["birthday"],
-        phones=[p["e164"] for p in phone_rows if p["contact"] == c["id"]], email=c["email"], wechat=c["wechat"],
-        notes=c["notes"], employed=c["employed"], is_primary=c["is_primary"])
+        id=c["id"],
+        customer_id=c["customer"],
+        name=c["name"],
+        title=c["title"],
+        role=c["role"],
+        importance=c["importance"],
+        gender=c["gender"],
+        birthday=c["birthday"],
+        phones=[p["e164"] for p in phone_rows if p["contact"] == c["id"]],
+        email=c["email"],
+        wechat=c["wechat"],
+        notes=c["notes"],
+        employed=c["employed"],
+        is_primary=c["is_primary"],
+    )
 
 
 def customer_out(row: dict[str, Any], contacts: list[ContactOut] | None = None, starred: bool = False) -> CustomerOut:
     return CustomerOut(
-        id=row["id"], kind=row["kind"], name=row["name"], credit_code=row["credit_code"], type=row["type"],
-        category=row["category"], level=row["level"], industry=row["industry"], province=row["province"],
-        city=row["city"], source=row["source"], address=row["address"], website=row["website"], needs=row["needs"],
-        tags=[t for t in row["tags"].split(",") if t], custom=msgspec.json.decode(row["custom"] or "{}"),
-        owner_id=row["owner"], department_id=row["department"], pool_id=row["pool"], pre_owner_id=row["pre_owner"],
-        pooled_at=row["pooled_at"], is_public=row["is_public"], last_followup_at=row["last_followup_at"],
-        created_at=row["created_at"], updated_at=row["updated_at"], contacts=contacts or [], starred=starred)
+        id=row["id"],
+        kind=row["kind"],
+        name=row["name"],
+        credit_code=row["credit_code"],
+        type=row["type"],
+        category=row["category"],
+        level=row["level"],
+        industry=row["industry"],
+        province=row["province"],
+        city=row["city"],
+        source=row["source"],
+        address=row["address"],
+        website=row["website"],
+        needs=row["needs"],
+        tags=[t for t in row["tags"].split(",") if t],
+        custom=msgspec.json.decode(row["custom"] or "{}"),
+        owner_id=row["owner"],
+        department_id=row["department"],
+        pool_id=row["pool"],
+        pre_owner_id=row["pre_owner"],
+        pooled_at=row["pooled_at"],
+        is_public=row["is_public"],
+        last_followup_at=row["last_followup_at"],
+        created_at=row["created_at"],
+        updated_at=row["updated_at"],
+        contacts=contacts or [],
+        starred=starred,
+    )
 
 
 async def contacts_of(customer_id: int) -> list[ContactOut]:
     rows = await Contact.select().where(Contact.customer == customer_id).order_by(Contact.id)
-    phone_rows = await ContactPhone.select(ContactPhone.contact, ContactPhone.e164).where(
-        ContactPhone.customer == customer_id).order_by(ContactPhone.id)
+    phone_rows = (
+        await ContactPhone.select(ContactPhone.contact, ContactPhone.e164)
+        .where(ContactPhone.customer == customer_id)
+        .order_by(ContactPhone.id)
+    )
     return [_out_contact(c, phone_rows) for c in rows]
 
 
 async def detail(actor: Actor, customer_id: int, *, audit: bool = True) -> CustomerOut:
     row = await access.readable(actor, customer_id)
     starred = actor.user_id is not None and await CustomerStar.exists().where(
-        (CustomerStar.user == actor.user_id) & (CustomerStar.customer == customer_id))
+        (CustomerStar.user == actor.user_id) & (CustomerStar.customer == customer_id)
+    )
     if audit:
         await record(actor, "view", "customer", customer_id)
     return customer_out(row, await contacts_of(customer_id), starred)
@@ -223,7 +310,9 @@ async def update_customer(actor: Actor, customer_id: int, patch: CustomerPatch) 
         values["name"] = values["name"].strip()
     await check_customer(values, errors)
     if "type" in values and actor.customer_types is not None and values["type"] not in actor.customer_types:
-        errors.append(field_error("客户类型", f"无权使用类型 “{values['type']}”", f"type {values['type']!r} not allowed"))
+        errors.append(
+            field_error("客户类型", f"无权使用类型 “{values['type']}”", f"type {values['type']!r} not allowed")
+        )
     custom_json = None
     if "custom" in changes:
         merged = {**msgspec.json.decode(before["custom"] or "{}"), **changes["custom"]}
@@ -243,8 +332,10 @@ async def update_customer(actor: Actor, customer_id: int, patch: CustomerPatch) 
         await Customer.update(update).where(Customer.id == customer_id)
         await refresh_search([customer_id])
         after = await Customer.select().where(Customer.id == customer_id).first()
-        diff = diff_of({k: before[k] for k in (*CUSTOMER_FIELDS, "custom", "tags")},
-                       {k: after[k] for k in (*CUSTOMER_FIELDS, "custom", "tags")})
+        diff = diff_of(
+            {k: before[k] for k in (*CUSTOMER_FIELDS, "custom", "tags")},
+            {k: after[k] for k in (*CUSTOMER_FIELDS, "custom", "tags")},
+        )
         if diff:
             await record(actor, "update", "customer", customer_id, diff=diff)
     return customer_out(after, await contacts_of(customer_id))
@@ -267,8 +358,9 @@ async def delete_customer(actor: Actor, customer_id: int) -> None:
     async with write_tx():
         await purge_children([customer_id])
         await Customer.delete().where(Customer.id == customer_id)
-        await record(actor, "delete", "customer", customer_id,
-                     diff={k: [before[k], None] for k in CUSTOMER_FIELDS if before[k]})
+        await record(
+            actor, "delete", "customer", customer_id, diff={k: [before[k], None] for k in CUSTOMER_FIELDS if before[k]}
+        )
 
 
 async def add_contact(actor: Actor, customer_id: int, data: ContactIn) -> ContactOut:
@@ -281,8 +373,14 @@ async def add_contact(actor: Actor, customer_id: int, data: ContactIn) -> Contac
         has_primary = await Contact.exists().where((Contact.customer == customer_id) & (Contact.is_primary == True))  # noqa: E712
         cid = await _insert_contact(customer_id, data, clean_phones(data.phones), not has_primary, now)
         await refresh_search([customer_id])
-        await record(actor, "create", "contact", cid, diff={"name": [None, data.name], "phones": [None, data.phones]},
-                     meta={"customer": customer_id})
+        await record(
+            actor,
+            "create",
+            "contact",
+            cid,
+            diff={"name": [None, data.name], "phones": [None, data.phones]},
+            meta={"customer": customer_id},
+        )
     return next(c for c in await contacts_of(customer_id) if c.id == cid)
 
 
@@ -316,11 +414,14 @@ async def update_contact(actor: Actor, contact_id: int, patch: ContactPatch) -> 
             await ContactPhone.delete().where(ContactPhone.contact == contact_id)
             pairs = clean_phones(changes["phones"])
             if pairs:
-                await ContactPhone.insert(*[ContactPhone(contact=contact_id, customer=before["customer"], e164=e,
-                                                         raw=r[:64]) for e, r in pairs])
+                await ContactPhone.insert(
+                    *[
+                        ContactPhone(contact=contact_id, customer=before["customer"], e164=e, raw=r[:64])
+                        for e, r in pairs
+                    ]
+                )
         await refresh_search([before["customer"]])
-        await record(actor, "update", "contact", contact_id,
-                     diff=diff_of({k: before.get(k) for k in changes}, changes))
+        await record(actor, "update", "contact", contact_id, diff=diff_of({k: before.get(k) for k in changes}, changes))
     return next(c for c in await contacts_of(before["customer"]) if c.id == contact_id)
 
 
@@ -332,8 +433,14 @@ async def delete_contact(actor: Actor, contact_id: int) -> None:
         await Plan.update({Plan.contact: None}).where(Plan.contact == contact_id)
         await Contact.delete().where(Contact.id == contact_id)
         await refresh_search([before["customer"]])
-        await record(actor, "delete", "contact", contact_id, diff={"name": [before["name"], None]},
-                     meta={"customer": before["customer"]})
+        await record(
+            actor,
+            "delete",
+            "contact",
+            contact_id,
+            diff={"name": [before["name"], None]},
+            meta={"customer": before["customer"]},
+        )
 
 
 async def set_star(actor: Actor, customer_id: int, on: bool) -> None:
@@ -342,13 +449,13 @@ async def set_star(actor: Actor, customer_id: int, on: bool) -> None:
     async with write_tx():
         await CustomerStar.delete().where((CustomerStar.user == actor.user_id) & (CustomerStar.customer == customer_id))
         if on:
-            await CustomerStar.insert(CustomerStar(user=actor.user_id, customer=customer_id,
-                                                   created_at=dt.datetime.now(dt.UTC)))
+            await CustomerStar.insert(
+                CustomerStar(user=actor.user_id, customer=customer_id, created_at=dt.datetime.now(dt.UTC))
+            )
         await record(actor, "star" if on else "unstar", "customer", customer_id)
 
 
-async def share(actor: Actor, customer_id: int, *, user_id: int | None, department_id: int | None,
-                level: str) -> int:
+async def share(actor: Actor, customer_id: int, *, user_id: int | None, department_id: int | None, level: str) -> int:
     """共享 a customer the actor may edit, to a user or a department, to read or edit."""
     await access.editable(actor, customer_id)
     if (user_id is None) == (department_id is None):
@@ -356,20 +463,32 @@ async def share(actor: Actor, customer_id: int, *, user_id: int | None, departme
     async with write_tx():
         await CustomerShare.delete().where(
             (CustomerShare.customer == customer_id)
-            & ((CustomerShare.user == user_id) if user_id is not None else (CustomerShare.department == department_id)))
-        rows = await CustomerShare.insert(CustomerShare(
-            customer=customer_id, user=user_id, department=department_id, level=level, shared_by=actor.user_id,
-            created_at=dt.datetime.now(dt.UTC))).returning(CustomerShare.id)
-        await record(actor, "share", "customer", customer_id,
-                     meta={"user": user_id, "department": department_id, "level": level})
+            & ((CustomerShare.user == user_id) if user_id is not None else (CustomerShare.department == department_id))
+        )
+        rows = await CustomerShare.insert(
+            CustomerShare(
+                customer=customer_id,
+                user=user_id,
+                department=department_id,
+                level=level,
+                shared_by=actor.user_id,
+                created_at=dt.datetime.now(dt.UTC),
+            )
+        ).returning(CustomerShare.id)
+        await record(
+            actor, "share", "customer", customer_id, meta={"user": user_id, "department": department_id, "level": level}
+        )
     return rows[0]["id"]
 
 
 async def unshare(actor: Actor, customer_id: int, share_id: int) -> None:
     await access.editable(actor, customer_id)
     async with write_tx():
-        deleted = await CustomerShare.delete().where(
-            (CustomerShare.id == share_id) & (CustomerShare.customer == customer_id)).returning(CustomerShare.id)
+        deleted = (
+            await CustomerShare.delete()
+            .where((CustomerShare.id == share_id) & (CustomerShare.customer == customer_id))
+            .returning(CustomerShare.id)
+        )
         if not deleted:
             raise NotFoundException("共享不存在 / share not found")
         await record(actor, "unshare", "customer", customer_id, meta={"share": share_id})
@@ -377,8 +496,9 @@ async def unshare(actor: Actor, customer_id: int, share_id: int) -> None:
 
 async def shares_of(actor: Actor, customer_id: int) -> list[dict[str, Any]]:
     await access.readable(actor, customer_id)
-    return await CustomerShare.select(CustomerShare.id, CustomerShare.user, CustomerShare.department,
-                                      CustomerShare.level).where(CustomerShare.customer == customer_id)
+    return await CustomerShare.select(
+        CustomerShare.id, CustomerShare.user, CustomerShare.department, CustomerShare.level
+    ).where(CustomerShare.customer == customer_id)
 
 
 async def list_contacts(actor: Actor, q: str = "", limit: int = 100) -> list[ContactOut]:
@@ -390,19 +510,25 @@ async def list_contacts(actor: Actor, q: str = "", limit: int = 100) -> list[Con
     if q:
         e164 = phones.try_normalise(q)
         if e164:
-            clause = clause & Contact.id.is_in(ContactPhone.select(ContactPhone.contact).where(ContactPhone.e164 == e164))
+            clause = clause & Contact.id.is_in(
+                ContactPhone.select(ContactPhone.contact).where(ContactPhone.e164 == e164)
+            )
         else:
             clause = clause & Contact.name.like(f"%{q}%")
     rows = await Contact.select().where(clause).order_by(Contact.id, ascending=False).limit(limit)
     phone_rows = await ContactPhone.select(ContactPhone.contact, ContactPhone.e164).where(
-        ContactPhone.contact.is_in([r["id"] for r in rows] or [0]))
+        ContactPhone.contact.is_in([r["id"] for r in rows] or [0])
+    )
     await record(actor, "query", "contact", meta={"q": q, "rows": len(rows)})
     return [_out_contact(c, phone_rows) for c in rows]
 
 
 async def get_columns(actor: Actor, view: str = "customers") -> list[str]:
-    row = await ColumnPref.select(ColumnPref.columns).where(
-        (ColumnPref.user == actor.user_id) & (ColumnPref.view == view)).first()
+    row = (
+        await ColumnPref.select(ColumnPref.columns)
+        .where((ColumnPref.user == actor.user_id) & (ColumnPref.view == view))
+        .first()
+    )
     return msgspec.json.decode(row["columns"]) if row else []
 
 
@@ -416,5 +542,7 @@ async def set_columns(actor: Actor, columns: list[str], view: str = "customers")
         raise InvalidInput(f"未知的列 {wrong[0]} / unknown column {wrong[0]!r}")
     async with write_tx():
         await ColumnPref.delete().where((ColumnPref.user == actor.user_id) & (ColumnPref.view == view))
-        await ColumnPref.insert(ColumnPref(user=actor.user_id, view=view, columns=msgspec.json.encode(columns).decode()))
+        await ColumnPref.insert(
+            ColumnPref(user=actor.user_id, view=view, columns=msgspec.json.encode(columns).decode())
+        )
     return columns

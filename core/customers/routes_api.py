@@ -119,7 +119,7 @@ class ImportForm:
 
 class CustomerApi(Controller):
     path = "/api/v1/customers"
-    tags = ["customers"]
+    tags = ("customers",)
 
     @get("/", opt={"permission": "customers:read"}, raises=NOT_FOUND)
     async def list_(self, request: Request) -> Page:
@@ -165,8 +165,9 @@ class CustomerApi(Controller):
 
     @post("/{customer_id:int}/shares", opt={"permission": "customers:edit"}, raises=NOT_FOUND)
     async def share(self, request: Request, customer_id: FromPath[int], data: JSONBody[ShareIn]) -> Created:
-        sid = await records.share(actor_of(request), customer_id, user_id=data.user_id,
-                                  department_id=data.department_id, level=data.level)
+        sid = await records.share(
+            actor_of(request), customer_id, user_id=data.user_id, department_id=data.department_id, level=data.level
+        )
         return Created(id=sid)
 
     @delete("/{customer_id:int}/shares/{share_id:int}", opt={"permission": "customers:edit"}, raises=NOT_FOUND)
@@ -203,8 +204,9 @@ class CustomerApi(Controller):
     @post("/duplicates/check", opt={"permission": "customers:read"}, status_code=200, raises=NOT_FOUND)
     async def check_duplicates(self, request: Request, data: JSONBody[DuplicateCheckIn]) -> list[dict[str, Any]]:
         e164s = [e for e, _ in records.clean_phones(data.phones)]
-        return await duplicates.find(actor_of(request), name=data.name, credit_code=data.credit_code.upper(),
-                                     e164s=e164s)
+        return await duplicates.find(
+            actor_of(request), name=data.name, credit_code=data.credit_code.upper(), e164s=e164s
+        )
 
     @post("/merge", opt={"permission": "customers:edit"}, status_code=204, raises=NOT_FOUND)
     async def merge(self, request: Request, data: JSONBody[MergeIn]) -> None:
@@ -240,12 +242,14 @@ class CustomerApi(Controller):
         params = {k: v for k, v in request.query_params.items() if k != "format"}
         path, _ = await exporter.export(actor_of(request), query_from_params(params), format)
         stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%d%H%M")
-        return File(path=path, filename=f"customers-{stamp}.{format}",
-                    background=BackgroundTask(anyio.Path(path).unlink))
+        return File(
+            path=path, filename=f"customers-{stamp}.{format}", background=BackgroundTask(anyio.Path(path).unlink)
+        )
 
     @get("/analysis", opt={"permission": "customers:analysis"}, raises=NOT_FOUND)
-    async def analysis_(self, request: Request, by: FromQuery[str] = "type",
-                        period: FromQuery[str | None] = None) -> list[dict[str, Any]]:
+    async def analysis_(
+        self, request: Request, by: FromQuery[str] = "type", period: FromQuery[str | None] = None
+    ) -> list[dict[str, Any]]:
         params = {k: v for k, v in request.query_params.items() if k not in ("by", "period")}
         params.setdefault("view", "all")
         return await analysis.counts(actor_of(request), by, query_from_params(params), period)
@@ -256,8 +260,11 @@ class CustomerApi(Controller):
 
     @post("/warnings/move", opt={"permission": "customers:edit"}, status_code=200, raises=NOT_FOUND)
     async def warnings_move(self, request: Request, data: JSONBody[IdsIn]) -> Moved:
-        return Moved(moved=await reminders.move_to_public(actor_of(request), data.customer_ids,
-                                                          to_pool=data.to_pool, reason=data.reason))
+        return Moved(
+            moved=await reminders.move_to_public(
+                actor_of(request), data.customer_ids, to_pool=data.to_pool, reason=data.reason
+            )
+        )
 
     @get("/fields", opt={"permission": "customers:read"})
     async def fields_(self) -> list[fields.FieldDef]:
@@ -296,11 +303,12 @@ async def timeline_of(request: Request, customer_id: int) -> list[TimelineEntry]
 
 class ContactApi(Controller):
     path = "/api/v1/contacts"
-    tags = ["contacts"]
+    tags = ("contacts",)
 
     @get("/", opt={"permission": "customers:read"})
-    async def list_(self, request: Request, q: FromQuery[str] = "",
-                    limit: Annotated[int, FromQuery] = 100) -> list[ContactOut]:
+    async def list_(
+        self, request: Request, q: FromQuery[str] = "", limit: Annotated[int, FromQuery] = 100
+    ) -> list[ContactOut]:
         return await records.list_contacts(actor_of(request), q, min(max(limit, 1), 500))
 
     @get("/{contact_id:int}", opt={"permission": "customers:read"}, raises=NOT_FOUND)
@@ -318,7 +326,7 @@ class ContactApi(Controller):
 
 class FollowupApi(Controller):
     path = "/api/v1/followups"
-    tags = ["followups"]
+    tags = ("followups",)
 
     @get("/", opt={"permission": "customers:read"})
     async def list_(self, request: Request, user_id: FromQuery[int | None] = None) -> list[FollowupOut]:
@@ -331,7 +339,7 @@ class FollowupApi(Controller):
 
 class PlanApi(Controller):
     path = "/api/v1/plans"
-    tags = ["plans"]
+    tags = ("plans",)
 
     @get("/", opt={"permission": "customers:read"})
     async def list_(self, request: Request, due: FromQuery[str] = "all") -> list[PlanOut]:
@@ -346,9 +354,13 @@ class PlanApi(Controller):
 async def plans_due(request: Request, due: str) -> list[PlanOut]:
     today = host.today()
     start = reminders._local_day_start(today)
-    windows = {"overdue": (None, start), "today": (start, reminders._local_day_start(today + dt.timedelta(days=1))),
-               "3days": (start, reminders._local_day_start(today + dt.timedelta(days=3))),
-               "7days": (start, reminders._local_day_start(today + dt.timedelta(days=7))), "all": (None, None)}
+    windows = {
+        "overdue": (None, start),
+        "today": (start, reminders._local_day_start(today + dt.timedelta(days=1))),
+        "3days": (start, reminders._local_day_start(today + dt.timedelta(days=3))),
+        "7days": (start, reminders._local_day_start(today + dt.timedelta(days=7))),
+        "all": (None, None),
+    }
     if due not in windows:
         raise InvalidInput("due 只能是 all/overdue/today/3days/7days / due must be all, overdue, today, 3days or 7days")
     begin, end = windows[due]
@@ -357,7 +369,7 @@ async def plans_due(request: Request, due: str) -> list[PlanOut]:
 
 class PoolApi(Controller):
     path = "/api/v1/pools"
-    tags = ["pools"]
+    tags = ("pools",)
 
     @get("/", opt={"permission": "customers:pool"})
     async def list_(self, request: Request) -> list[PoolOut]:

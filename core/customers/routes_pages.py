@@ -8,7 +8,6 @@ from typing import Any
 import msgspec
 from litestar import Request, get, post
 from litestar.datastructures import UploadFile
-from litestar.exceptions import NotFoundException
 from litestar.params import FromPath
 from litestar.plugins.htmx import ClientRedirect
 from litestar.response import Template
@@ -23,8 +22,15 @@ from core.hooktypes import CustomerTab
 from core.plugins import collect_sync
 from core.web.responses import actor_of, page
 
-VIEWS = [("mine", "我的客户"), ("stars", "收藏"), ("shared_with_me", "共享给我"), ("shared_by_me", "我共享的"),
-         ("public", "公共客户"), ("pool", "公海客户"), ("all", "全部可见")]
+VIEWS = [
+    ("mine", "我的客户"),
+    ("stars", "收藏"),
+    ("shared_with_me", "共享给我"),
+    ("shared_by_me", "我共享的"),
+    ("public", "公共客户"),
+    ("pool", "公海客户"),
+    ("all", "全部可见"),
+]
 READ = {"permission": "customers:read"}
 EDIT = {"permission": "customers:edit"}
 
@@ -43,8 +49,13 @@ async def list_page(request: Request) -> Template:
     query = query_from_params(request.query_params)
     result = await search.list_customers(actor, query)
     settings = await config.current()
-    context = {"page": result, "query": query, "views": VIEWS, "settings": settings,
-               "params": {k: v for k, v in request.query_params.items() if k != "after"}}
+    context = {
+        "page": result,
+        "query": query,
+        "views": VIEWS,
+        "settings": settings,
+        "params": {k: v for k, v in request.query_params.items() if k != "after"},
+    }
     if request.headers.get("hx-request") and request.headers.get("hx-target") == "customer-rows":
         return _partial("_rows.html", **context)
     return page("customers/list.html", request, **context)
@@ -67,15 +78,24 @@ async def create_page(request: Request) -> ClientRedirect | Template:
     phones = [p for p in _form_value(form, "phones").replace("，", ",").split(",") if p.strip()]
     contact_name = _form_value(form, "contact_name")
     data = CustomerIn(
-        name=_form_value(form, "name") or " ", kind=_form_value(form, "kind") or "enterprise",
-        credit_code=_form_value(form, "credit_code"), type=_form_value(form, "type") or "潜在",
-        level=_form_value(form, "level"), industry=_form_value(form, "industry"),
-        province=_form_value(form, "province"), city=_form_value(form, "city"), source=_form_value(form, "source"),
-        address=_form_value(form, "address"), needs=_form_value(form, "needs"),
+        name=_form_value(form, "name") or " ",
+        kind=_form_value(form, "kind") or "enterprise",
+        credit_code=_form_value(form, "credit_code"),
+        type=_form_value(form, "type") or "潜在",
+        level=_form_value(form, "level"),
+        industry=_form_value(form, "industry"),
+        province=_form_value(form, "province"),
+        city=_form_value(form, "city"),
+        source=_form_value(form, "source"),
+        address=_form_value(form, "address"),
+        needs=_form_value(form, "needs"),
         tags=[t.strip() for t in _form_value(form, "tags").replace("，", ",").split(",") if t.strip()],
         custom={d.key: _form_value(form, f"custom.{d.key}") for d in defs if _form_value(form, f"custom.{d.key}")},
         contacts=[ContactIn(name=contact_name, phones=phones, title=_form_value(form, "contact_title"))]
-        if contact_name else [], phones=[] if contact_name else phones)
+        if contact_name
+        else [],
+        phones=[] if contact_name else phones,
+    )
     try:
         result = await records.create_customer(actor_of(request), data)
     except InvalidInput as exc:
@@ -94,8 +114,15 @@ async def detail_page(request: Request, customer_id: FromPath[int]) -> Template:
     actor = actor_of(request)
     customer = await records.detail(actor, customer_id)
     dups = await records.duplicates_of(actor, customer_id)
-    return page("customers/detail.html", request, c=customer, tabs=await _tabs(request), duplicates=dups,
-                settings=await config.current(), timeline=await timeline_of(request, customer_id))
+    return page(
+        "customers/detail.html",
+        request,
+        c=customer,
+        tabs=await _tabs(request),
+        duplicates=dups,
+        settings=await config.current(),
+        timeline=await timeline_of(request, customer_id),
+    )
 
 
 @get("/customers/{customer_id:int}/tab/info", opt=READ, include_in_schema=False)
@@ -112,8 +139,12 @@ async def tab_contacts(request: Request, customer_id: FromPath[int]) -> Template
 
 @get("/customers/{customer_id:int}/tab/timeline", opt=READ, include_in_schema=False)
 async def tab_timeline(request: Request, customer_id: FromPath[int]) -> Template:
-    return _partial("_timeline.html", cid=customer_id, timeline=await timeline_of(request, customer_id),
-                    settings=await config.current())
+    return _partial(
+        "_timeline.html",
+        cid=customer_id,
+        timeline=await timeline_of(request, customer_id),
+        settings=await config.current(),
+    )
 
 
 @post("/customers/{customer_id:int}/contacts", opt=EDIT, include_in_schema=False)
@@ -124,11 +155,17 @@ async def add_contact_page(request: Request, customer_id: FromPath[int]) -> Temp
     except ValueError:
         return _partial("_errors.html", errors=["生日格式应为 YYYY-MM-DD / birthday must be YYYY-MM-DD"])
     try:
-        data = msgspec.convert({
-            "name": _form_value(form, "name"), "title": _form_value(form, "title"),
-            "phones": [p for p in _form_value(form, "phones").replace("，", ",").split(",") if p.strip()],
-            "email": _form_value(form, "email"), "wechat": _form_value(form, "wechat"), "birthday": birthday,
-        }, ContactIn)
+        data = msgspec.convert(
+            {
+                "name": _form_value(form, "name"),
+                "title": _form_value(form, "title"),
+                "phones": [p for p in _form_value(form, "phones").replace("，", ",").split(",") if p.strip()],
+                "email": _form_value(form, "email"),
+                "wechat": _form_value(form, "wechat"),
+                "birthday": birthday,
+            },
+            ContactIn,
+        )
         await records.add_contact(actor_of(request), customer_id, data)
     except msgspec.ValidationError as exc:
         return _partial("_errors.html", errors=[f"联系人信息无效 / invalid contact: {exc}"])
@@ -146,13 +183,25 @@ async def add_followup_page(request: Request, customer_id: FromPath[int]) -> Tem
         return _partial("_errors.html", errors=["下次联系日期格式应为 YYYY-MM-DD / next date must be YYYY-MM-DD"])
     plan_id = _form_value(form, "plan_id")
     try:
-        await activity.add_followup(actor_of(request), FollowupIn(
-            customer_id=customer_id, method=_form_value(form, "method") or "电话", kind=_form_value(form, "kind"),
-            summary=_form_value(form, "summary"), next_at=next_at, plan_id=int(plan_id) if plan_id else None))
+        await activity.add_followup(
+            actor_of(request),
+            FollowupIn(
+                customer_id=customer_id,
+                method=_form_value(form, "method") or "电话",
+                kind=_form_value(form, "kind"),
+                summary=_form_value(form, "summary"),
+                next_at=next_at,
+                plan_id=int(plan_id) if plan_id else None,
+            ),
+        )
     except InvalidInput as exc:
         return _partial("_errors.html", errors=await _error_list(exc))
-    return _partial("_timeline.html", cid=customer_id, timeline=await timeline_of(request, customer_id),
-                    settings=await config.current())
+    return _partial(
+        "_timeline.html",
+        cid=customer_id,
+        timeline=await timeline_of(request, customer_id),
+        settings=await config.current(),
+    )
 
 
 @post("/customers/{customer_id:int}/plans", opt=EDIT, include_in_schema=False)
@@ -165,10 +214,15 @@ async def add_plan_page(request: Request, customer_id: FromPath[int]) -> Templat
         due = dt.datetime.fromisoformat(_form_value(form, "due_at")).replace(tzinfo=SHANGHAI)
     except ValueError:
         return _partial("_errors.html", errors=["计划时间无效 / invalid plan time"])
-    await activity.add_plan(actor_of(request), PlanIn(customer_id=customer_id, due_at=due,
-                                                      subject=_form_value(form, "subject")))
-    return _partial("_timeline.html", cid=customer_id, timeline=await timeline_of(request, customer_id),
-                    settings=await config.current())
+    await activity.add_plan(
+        actor_of(request), PlanIn(customer_id=customer_id, due_at=due, subject=_form_value(form, "subject"))
+    )
+    return _partial(
+        "_timeline.html",
+        cid=customer_id,
+        timeline=await timeline_of(request, customer_id),
+        settings=await config.current(),
+    )
 
 
 @post("/customers/{customer_id:int}/star", opt=READ, include_in_schema=False)
@@ -204,8 +258,13 @@ async def warnings_page(request: Request) -> Template:
     actor = actor_of(request)
     settings = await config.current()
     days = int(request.query_params.get("days") or settings.warn_days)
-    return page("customers/warnings.html", request, rows=await reminders.not_contacted(actor, days), days=days,
-                soon=await pool.soon_recycled(actor))
+    return page(
+        "customers/warnings.html",
+        request,
+        rows=await reminders.not_contacted(actor, days),
+        days=days,
+        soon=await pool.soon_recycled(actor),
+    )
 
 
 @post("/customers/warnings/move", opt=EDIT, include_in_schema=False)
@@ -213,8 +272,9 @@ async def warnings_move_page(request: Request) -> ClientRedirect | Template:
     form = await request.form()
     ids = [int(v) for v in form.getall("ids") if str(v).isdigit()] if hasattr(form, "getall") else []
     try:
-        await reminders.move_to_public(actor_of(request), ids, to_pool=_form_value(form, "target") == "pool",
-                                       reason="预警批量处理")
+        await reminders.move_to_public(
+            actor_of(request), ids, to_pool=_form_value(form, "target") == "pool", reason="预警批量处理"
+        )
     except InvalidInput as exc:
         return _partial("_errors.html", errors=await _error_list(exc))
     return ClientRedirect(redirect_to="/customers/warnings")
@@ -240,8 +300,12 @@ async def import_page(request: Request) -> Template:
     return page("customers/import.html", request)
 
 
-@post("/customers/import", opt={"permission": "customers:import"}, include_in_schema=False,
-      request_max_body_size=60_000_000)
+@post(
+    "/customers/import",
+    opt={"permission": "customers:import"},
+    include_in_schema=False,
+    request_max_body_size=60_000_000,
+)
 async def import_post(request: Request) -> Template:
     form = await request.form()
     upload = form.get("file")
@@ -274,7 +338,26 @@ async def release_post(request: Request, customer_id: FromPath[int]) -> ClientRe
     return ClientRedirect(redirect_to="/customers")
 
 
-PAGE_HANDLERS = [list_page, new_page, create_page, detail_page, tab_info, tab_contacts, tab_timeline,
-                 add_contact_page, add_followup_page, add_plan_page, star_page, contacts_page, plans_page,
-                 followups_page, warnings_page, warnings_move_page, analysis_page, import_page, import_post,
-                 claim_post, release_post]
+PAGE_HANDLERS = [
+    list_page,
+    new_page,
+    create_page,
+    detail_page,
+    tab_info,
+    tab_contacts,
+    tab_timeline,
+    add_contact_page,
+    add_followup_page,
+    add_plan_page,
+    star_page,
+    contacts_page,
+    plans_page,
+    followups_page,
+    warnings_page,
+    warnings_move_page,
+    analysis_page,
+    import_page,
+    import_post,
+    claim_post,
+    release_post,
+]

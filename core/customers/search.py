@@ -23,10 +23,25 @@ from core.customers.tables import ContactPhone, Customer, CustomerShare, Custome
 from core.perms.actor import Actor
 from core.perms.scope import NOTHING, where_all
 
-ROW_COLUMNS = (Customer.id, Customer.name, Customer.kind, Customer.type, Customer.level, Customer.industry,
-               Customer.province, Customer.city, Customer.source, Customer.tags, Customer.owner,
-               Customer.department, Customer.pool, Customer.is_public, Customer.last_followup_at,
-               Customer.created_at, Customer.updated_at)
+ROW_COLUMNS = (
+    Customer.id,
+    Customer.name,
+    Customer.kind,
+    Customer.type,
+    Customer.level,
+    Customer.industry,
+    Customer.province,
+    Customer.city,
+    Customer.source,
+    Customer.tags,
+    Customer.owner,
+    Customer.department,
+    Customer.pool,
+    Customer.is_public,
+    Customer.last_followup_at,
+    Customer.created_at,
+    Customer.updated_at,
+)
 EQUAL_FILTERS = ("kind", "type", "category", "level", "industry", "province", "city", "source")
 _PHONEISH = re.compile(r"^[\d\s+\-().]{5,}$")
 
@@ -52,18 +67,25 @@ def view_clause(actor: Actor, view: str) -> Any:
     if view == "public":
         return Customer.is_public == True  # noqa: E712
     if view == "stars":
-        return Customer.id.is_in(CustomerStar.select(CustomerStar.customer).where(CustomerStar.user == uid)) \
-            if uid is not None else NOTHING
+        return (
+            Customer.id.is_in(CustomerStar.select(CustomerStar.customer).where(CustomerStar.user == uid))
+            if uid is not None
+            else NOTHING
+        )
     if view == "shared_with_me":
         return access.shared_with(actor)
     if view == "shared_by_me":
-        return Customer.id.is_in(CustomerShare.select(CustomerShare.customer).where(CustomerShare.shared_by == uid)) \
-            if uid is not None else NOTHING
+        return (
+            Customer.id.is_in(CustomerShare.select(CustomerShare.customer).where(CustomerShare.shared_by == uid))
+            if uid is not None
+            else NOTHING
+        )
     return None
 
 
 def _day_start(day: dt.date) -> dt.datetime:
     from core.host import SHANGHAI
+
     return dt.datetime.combine(day, dt.time(), SHANGHAI).astimezone(dt.UTC)
 
 
@@ -142,11 +164,25 @@ async def owner_names(ids: set[int]) -> dict[int, str]:
 
 def to_row(r: dict[str, Any], names: dict[int, str]) -> CustomerRow:
     return CustomerRow(
-        id=r["id"], name=r["name"], kind=r["kind"], type=r["type"], level=r["level"], industry=r["industry"],
-        province=r["province"], city=r["city"], source=r["source"], tags=r["tags"], owner_id=r["owner"],
-        owner_name=names.get(r["owner"], "") if r["owner"] else "", department_id=r["department"],
-        pool_id=r["pool"], is_public=r["is_public"], last_followup_at=r["last_followup_at"],
-        created_at=r["created_at"], updated_at=r["updated_at"])
+        id=r["id"],
+        name=r["name"],
+        kind=r["kind"],
+        type=r["type"],
+        level=r["level"],
+        industry=r["industry"],
+        province=r["province"],
+        city=r["city"],
+        source=r["source"],
+        tags=r["tags"],
+        owner_id=r["owner"],
+        owner_name=names.get(r["owner"], "") if r["owner"] else "",
+        department_id=r["department"],
+        pool_id=r["pool"],
+        is_public=r["is_public"],
+        last_followup_at=r["last_followup_at"],
+        created_at=r["created_at"],
+        updated_at=r["updated_at"],
+    )
 
 
 async def list_customers(actor: Actor, query: ListQuery, *, audit: bool = True) -> Page:
@@ -161,7 +197,7 @@ async def list_customers(actor: Actor, query: ListQuery, *, audit: bool = True) 
         select = select.order_by(Customer.id, ascending=not query.desc)
     rows = await select.limit(query.limit + 1)
     more = len(rows) > query.limit
-    rows = rows[:query.limit]
+    rows = rows[: query.limit]
     names = await owner_names({r["owner"] for r in rows if r["owner"]})
     items = [to_row(r, names) for r in rows]
     nxt = encode_cursor(rows[-1][query.sort], rows[-1]["id"]) if more and rows else ""
@@ -186,5 +222,4 @@ async def matching_ids(actor: Actor, query: ListQuery, extra: Any = None) -> lis
 def filters_of(query: ListQuery) -> dict[str, Any]:
     """The non-default parts of a query, for the audit log."""
     default = ListQuery()
-    return {k: v for k, v in msgspec.structs.asdict(query).items()
-            if v != getattr(default, k) and k not in ("after",)}
+    return {k: v for k, v in msgspec.structs.asdict(query).items() if v != getattr(default, k) and k not in ("after",)}

@@ -23,8 +23,9 @@ def _decode_csv(data: bytes) -> str:
         if "\x00" in text:
             break
         return text
-    raise InvalidInput("无法识别的文件：请上传 .xlsx 或 UTF-8/GBK 编码的 .csv / unreadable file: upload .xlsx, "
-                       "or .csv in UTF-8 or GBK")
+    raise InvalidInput(
+        "无法识别的文件：请上传 .xlsx 或 UTF-8/GBK 编码的 .csv / unreadable file: upload .xlsx, or .csv in UTF-8 or GBK"
+    )
 
 
 def read_table(data: bytes, filename: str) -> tuple[list[str], list[list[Any]]]:
@@ -43,8 +44,9 @@ def read_table(data: bytes, filename: str) -> tuple[list[str], list[list[Any]]]:
         except Exception as exc:
             raise InvalidInput(f"无法读取 Excel 文件：{exc} / cannot read the spreadsheet: {exc}") from exc
     elif name.endswith((".xlsx", ".xls", ".xlsm")):
-        raise InvalidInput("文件扩展名是 Excel，但内容不是 Excel 文件 / the file is named as a spreadsheet but "
-                           "is not one")
+        raise InvalidInput(
+            "文件扩展名是 Excel，但内容不是 Excel 文件 / the file is named as a spreadsheet but is not one"
+        )
     else:
         text = _decode_csv(data)
         try:

@@ -218,7 +218,21 @@ class ColumnPref(Table, tablename="customer_column_prefs"):
 
 
 ALL_TABLES: list[type[Table]] = [
-    Pool, ImportBatch, Customer, Contact, ContactPhone, CustomerTag, CustomerStar, CustomerShare,
-    Plan, Followup, FollowupAttachment, PoolMember, PoolRule, OwnerHistory, CustomFieldDef,
-    ImportChange, ColumnPref,
+    Pool,
+    ImportBatch,
+    Customer,
+    Contact,
+    ContactPhone,
+    CustomerTag,
+    CustomerStar,
+    CustomerShare,
+    Plan,
+    Followup,
+    FollowupAttachment,
+    PoolMember,
+    PoolRule,
+    OwnerHistory,
+    CustomFieldDef,
+    ImportChange,
+    ColumnPref,
 ]

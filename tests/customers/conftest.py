@@ -41,8 +41,10 @@ async def _empty_tables() -> None:
             await db.run_ddl("PRAGMA defer_foreign_keys = ON")
         for name in reversed(names):
             exists = await db.run_ddl(
-                f"SELECT name FROM sqlite_master WHERE type='table' AND name='{name}'" if db.engine_type == "sqlite"
-                else f"SELECT to_regclass('public.{name}') AS name")
+                f"SELECT name FROM sqlite_master WHERE type='table' AND name='{name}'"
+                if db.engine_type == "sqlite"
+                else f"SELECT to_regclass('public.{name}') AS name"
+            )
             if exists and exists[0]["name"]:
                 await db.run_ddl(f'DELETE FROM "{name}"')
 
@@ -71,8 +73,9 @@ def make_department(db) -> Callable[..., Awaitable[int]]:
     from core.org.tables import Department
 
     async def make(name: str, parent_id: int | None = None) -> int:
-        rows = await Department.insert(Department(name=name, parent=parent_id, created_at=dt.datetime.now(dt.UTC))
-                                       ).returning(Department.id)
+        rows = await Department.insert(
+            Department(name=name, parent=parent_id, created_at=dt.datetime.now(dt.UTC))
+        ).returning(Department.id)
         return rows[0]["id"]
 
     return make
@@ -84,8 +87,15 @@ def make_user(db) -> Callable[..., Awaitable[int]]:
     from core.perms.tables import Role, UserRole
 
     async def make(username: str, role: str = "sales", department_id: int | None = None) -> int:
-        rows = await User.insert(User(username=username, display_name=username, password_hash="x",
-                                      department=department_id, created_at=dt.datetime.now(dt.UTC))).returning(User.id)
+        rows = await User.insert(
+            User(
+                username=username,
+                display_name=username,
+                password_hash="x",
+                department=department_id,
+                created_at=dt.datetime.now(dt.UTC),
+            )
+        ).returning(User.id)
         uid = rows[0]["id"]
         role_row = await Role.select(Role.id).where(Role.key == role).first()
         await UserRole.insert(UserRole(user=uid, role=role_row["id"]))

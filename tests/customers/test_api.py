@@ -10,8 +10,10 @@ async def test_api_customer_lifecycle(make_user, make_department, client_for):
     amy = await make_user("amy", "sales", dept)
     eve = await make_user("eve", "sales", dept)
     async with client_for(amy) as c:
-        r = await c.post("/api/v1/customers", json={
-            "name": "珠海建慧贸易有限公司", "contacts": [{"name": "李四", "phones": ["138 0013 8000"]}]})
+        r = await c.post(
+            "/api/v1/customers",
+            json={"name": "珠海建慧贸易有限公司", "contacts": [{"name": "李四", "phones": ["138 0013 8000"]}]},
+        )
         assert r.status_code == 201, r.text
         cid = r.json()["id"]
         r = await c.get("/api/v1/customers", params={"q": "+86 138-0013-8000"})
@@ -40,8 +42,9 @@ async def test_import_endpoint_dry_run_and_commit(make_user, client_for):
     boss = await make_user("boss", "manager")
     content = "客户名称,电话\n甲公司,13800138000\n乙公司,bad\n".encode()
     async with client_for(boss) as c:
-        r = await c.post("/api/v1/customers/import/dry-run", files={"file": ("a.csv", content, "text/csv")},
-                         data={"mode": "create"})
+        r = await c.post(
+            "/api/v1/customers/import/dry-run", files={"file": ("a.csv", content, "text/csv")}, data={"mode": "create"}
+        )
         assert r.status_code == 200, r.text
         assert r.json()["errors"][0]["row"] == 3
         r = await c.post("/api/v1/customers/import", files={"file": ("a.csv", content, "text/csv")})
@@ -53,21 +56,34 @@ async def test_import_endpoint_dry_run_and_commit(make_user, client_for):
 async def test_pages_render_and_filter_with_htmx(make_user, client_for):
     amy = await make_user("amy", "sales")
     async with client_for(amy) as c:
-        r = await c.post("/customers/new", data={"name": "珠海建慧贸易有限公司", "contact_name": "李四",
-                                                  "phones": "13800138000", "type": "潜在"},
-                         headers={"hx-request": "true"})
+        r = await c.post(
+            "/customers/new",
+            data={"name": "珠海建慧贸易有限公司", "contact_name": "李四", "phones": "13800138000", "type": "潜在"},
+            headers={"hx-request": "true"},
+        )
         assert r.status_code in (200, 201), r.text
         cid = int(r.headers["hx-redirect"].rsplit("/", 1)[1])
         page = await c.get(f"/customers/{cid}")
         assert page.status_code == 200 and "珠海建慧贸易有限公司" in page.text
-        r = await c.post(f"/customers/{cid}/followups", data={"method": "电话", "summary": "聊了报价"},
-                         headers={"hx-request": "true"})
+        r = await c.post(
+            f"/customers/{cid}/followups",
+            data={"method": "电话", "summary": "聊了报价"},
+            headers={"hx-request": "true"},
+        )
         assert "聊了报价" in r.text
-        rows = await c.get("/customers", params={"q": "138 0013 8000"},
-                           headers={"hx-request": "true", "hx-target": "customer-rows"})
+        rows = await c.get(
+            "/customers", params={"q": "138 0013 8000"}, headers={"hx-request": "true", "hx-target": "customer-rows"}
+        )
         assert "珠海建慧" in rows.text and "<html" not in rows.text
         full = await c.get("/customers")
         assert "<html" in full.text
-        for path in ("/customers/contacts", "/customers/plans", "/customers/followups", "/customers/warnings",
-                     f"/customers/{cid}/tab/info", f"/customers/{cid}/tab/contacts", "/customers/new"):
+        for path in (
+            "/customers/contacts",
+            "/customers/plans",
+            "/customers/followups",
+            "/customers/warnings",
+            f"/customers/{cid}/tab/info",
+            f"/customers/{cid}/tab/contacts",
+            "/customers/new",
+        ):
             assert (await c.get(path)).status_code == 200, path

@@ -44,9 +44,13 @@ async def manager(make_user, make_department, actor_for):
 
 
 async def test_xlsx_with_chinese_headers_and_excel_number_phones(manager):
-    data = xlsx([["客户名称", "联系人", "手机", "客户类型", "统一社会信用代码", "标签"],
-                 ["珠海建慧贸易有限公司", "李四", 13800138000.0, "意向", "91350100M000100Y43", "重点,华南"],
-                 ["深圳某某科技", "王五", "0755 1234 5678", "", "", ""]])
+    data = xlsx(
+        [
+            ["客户名称", "联系人", "手机", "客户类型", "统一社会信用代码", "标签"],
+            ["珠海建慧贸易有限公司", "李四", 13800138000.0, "意向", "91350100M000100Y43", "重点,华南"],
+            ["深圳某某科技", "王五", "0755 1234 5678", "", "", ""],
+        ]
+    )
     report = await importer.commit(manager, data, "客户.xlsx", ImportOptions())
     assert (report.create, report.update, report.errors) == (2, 0, [])
     page = await search.list_customers(manager, ListQuery(q="138-0013-8000"))
@@ -56,22 +60,27 @@ async def test_xlsx_with_chinese_headers_and_excel_number_phones(manager):
 
 
 async def test_gbk_csv_with_english_headers(manager):
-    data = csv_bytes([["Name", "Contact", "Phone", "Type"], ["广州测试有限公司", "赵六", "+86 139 0013 9000", "潜在"]],
-                     "gbk")
+    data = csv_bytes(
+        [["Name", "Contact", "Phone", "Type"], ["广州测试有限公司", "赵六", "+86 139 0013 9000", "潜在"]], "gbk"
+    )
     report = await importer.commit(manager, data, "list.csv", ImportOptions())
     assert report.create == 1 and report.mapping["Name"] == "name"
     assert await ContactPhone.count().where(ContactPhone.e164 == "+8613900139000") == 1
 
 
 async def test_dry_run_lists_every_bad_row_and_commit_writes_nothing(manager):
-    data = xlsx([["客户名称", "电话", "客户类型", "统一社会信用代码"],
-                 ["好公司", "13800138000", "潜在", ""],
-                 ["", "13800138001", "潜在", ""],
-                 ["坏电话", "12345", "潜在", ""],
-                 ["坏类型", "13800138002", "外星人", ""],
-                 ["坏代码", "13800138003", "潜在", "91350100M000100Y44"],
-                 ["重复电话", "138 0013 8000", "潜在", ""],
-                 ["小数电话", 1.38001380005e10, "潜在", ""]])
+    data = xlsx(
+        [
+            ["客户名称", "电话", "客户类型", "统一社会信用代码"],
+            ["好公司", "13800138000", "潜在", ""],
+            ["", "13800138001", "潜在", ""],
+            ["坏电话", "12345", "潜在", ""],
+            ["坏类型", "13800138002", "外星人", ""],
+            ["坏代码", "13800138003", "潜在", "91350100M000100Y44"],
+            ["重复电话", "138 0013 8000", "潜在", ""],
+            ["小数电话", 1.38001380005e10, "潜在", ""],
+        ]
+    )
     report = await importer.dry_run(manager, data, "x.xlsx", ImportOptions())
     messages = [e["message"] for e in report.errors]
     assert any("第 3 行 “客户名称” 列" in m for m in messages)
@@ -85,15 +94,18 @@ async def test_dry_run_lists_every_bad_row_and_commit_writes_nothing(manager):
     assert await Customer.count() == 0 and await Contact.count() == 0
 
 
-@pytest.mark.parametrize(("content", "name", "needle"), [
-    (b"", "a.xlsx", "0 字节"),
-    (b"this is not a spreadsheet at all", "a.xlsx", "不是 Excel"),
-    (b"PK\x03\x04garbage", "a.xlsx", "无法读取"),
-    (b"\x00\x01\x02\xff\xfe", "a.csv", "无法识别"),
-    ("客户名称\n=HYPERLINK(\"x\")\n".encode(), "a.csv", "公式"),
-    (f"客户名称,地址\n甲,{'很' * 3000}\n".encode(), "a.csv", "内容过长"),
-    ("公司,电话\n甲,1\n".encode(), "a.csv", "客户名称"),
-])
+@pytest.mark.parametrize(
+    ("content", "name", "needle"),
+    [
+        (b"", "a.xlsx", "0 字节"),
+        (b"this is not a spreadsheet at all", "a.xlsx", "不是 Excel"),
+        (b"PK\x03\x04garbage", "a.xlsx", "无法读取"),
+        (b"\x00\x01\x02\xff\xfe", "a.csv", "无法识别"),
+        ('客户名称\n=HYPERLINK("x")\n'.encode(), "a.csv", "公式"),
+        (f"客户名称,地址\n甲,{'很' * 3000}\n".encode(), "a.csv", "内容过长"),
+        ("公司,电话\n甲,1\n".encode(), "a.csv", "客户名称"),
+    ],
+)
 async def test_bad_files_get_a_clear_message(manager, content, name, needle):
     with pytest.raises(InvalidInput) as exc:
         await importer.commit(manager, content, name, ImportOptions())
@@ -103,7 +115,9 @@ async def test_bad_files_get_a_clear_message(manager, content, name, needle):
 
 async def test_upsert_matches_on_phone_and_undo_restores(manager):
     cid = (await records.create_customer(manager, CustomerIn(name="老名字", phones=["13800138000"], level="B")))["id"]
-    data = csv_bytes([["客户名称", "电话", "客户级别"], ["新名字", "138-0013-8000", "A"], ["全新客户", "13900139000", ""]])
+    data = csv_bytes(
+        [["客户名称", "电话", "客户级别"], ["新名字", "138-0013-8000", "A"], ["全新客户", "13900139000", ""]]
+    )
     dry = await importer.dry_run(manager, data, "u.csv", ImportOptions(mode="upsert", match_on=["phone"]))
     assert (dry.create, dry.update) == (1, 1)
     report = await importer.commit(manager, data, "u.csv", ImportOptions(mode="upsert", match_on=["phone"]))
@@ -130,7 +144,9 @@ async def test_create_mode_skips_existing_and_update_mode_skips_new(manager):
 
 async def test_header_mapping_can_be_adjusted(manager):
     data = csv_bytes([["公司全称", "备注电话"], ["甲公司", "13800138000"]])
-    report = await importer.commit(manager, data, "m.csv", ImportOptions(mapping={"公司全称": "name", "备注电话": "phone"}))
+    report = await importer.commit(
+        manager, data, "m.csv", ImportOptions(mapping={"公司全称": "name", "备注电话": "phone"})
+    )
     assert report.create == 1
 
 

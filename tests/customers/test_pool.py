@@ -24,8 +24,12 @@ async def setup(make_user, make_department, actor_for):
     amy = await actor_for(await make_user("amy", "sales", dept))
     bob = await actor_for(await make_user("bob", "sales", dept))
     admin = await actor_for(await make_user("admin", "admin", dept))
-    p = await pool.create_pool(admin, PoolIn(name="华南公海", is_default=True, remind_days=3, daily_claim_limit=2,
-                                             pre_owner_block_days=7, max_owned=5))
+    p = await pool.create_pool(
+        admin,
+        PoolIn(
+            name="华南公海", is_default=True, remind_days=3, daily_claim_limit=2, pre_owner_block_days=7, max_owned=5
+        ),
+    )
     await pool.add_rule(admin, p.id, PoolRuleIn(kind="no_followup", days=30))
     return {"amy": amy, "bob": bob, "admin": admin, "pool": p}
 
@@ -108,8 +112,12 @@ async def test_capacity_cap(setup):
 async def test_assign_transfer_and_handover(setup):
     amy, bob, admin = setup["amy"], setup["bob"], setup["admin"]
     ids = [await _customer(amy, f"客户{i}", dt.datetime.now(dt.UTC)) for i in range(3)]
-    await activity.add_plan(amy, __import__("core.customers.schemas", fromlist=["PlanIn"]).PlanIn(
-        customer_id=ids[0], due_at=dt.datetime.now(dt.UTC) + dt.timedelta(days=1), subject="回访"))
+    await activity.add_plan(
+        amy,
+        __import__("core.customers.schemas", fromlist=["PlanIn"]).PlanIn(
+            customer_id=ids[0], due_at=dt.datetime.now(dt.UTC) + dt.timedelta(days=1), subject="回访"
+        ),
+    )
     moved = await assign.assign(admin, AssignIn(to_user_id=bob.user_id, customer_ids=ids[:1], reason="调整"))
     assert moved == 1
     totals = await assign.handover(admin, amy.user_id, bob.user_id, "离职")

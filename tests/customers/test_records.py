@@ -42,8 +42,9 @@ async def _ids(actor, **kw):
 
 
 async def test_individual_gets_a_primary_contact_and_phones_are_normalised(team):
-    out = await records.create_customer(team["amy"], CustomerIn(name="张三", kind="individual",
-                                                                phones=["138 0013 8000", "010-12345678"]))
+    out = await records.create_customer(
+        team["amy"], CustomerIn(name="张三", kind="individual", phones=["138 0013 8000", "010-12345678"])
+    )
     contacts = await records.contacts_of(out["id"])
     assert len(contacts) == 1 and contacts[0].is_primary and contacts[0].name == "张三"
     assert contacts[0].phones == ["+8613800138000", "+861012345678"]
@@ -53,8 +54,14 @@ async def test_individual_gets_a_primary_contact_and_phones_are_normalised(team)
 
 async def test_keyword_search_finds_name_fragment_contact_phone_and_tag(team):
     amy = team["amy"]
-    cid = (await records.create_customer(amy, CustomerIn(
-        name="珠海建慧贸易有限公司", tags=["重点"], contacts=[ContactIn(name="李四", phones=["0756-3312345"])])))["id"]
+    cid = (
+        await records.create_customer(
+            amy,
+            CustomerIn(
+                name="珠海建慧贸易有限公司", tags=["重点"], contacts=[ContactIn(name="李四", phones=["0756-3312345"])]
+            ),
+        )
+    )["id"]
     await records.create_customer(amy, CustomerIn(name="深圳other科技"))
     for q in ("建慧", "李四", "重点", "0756 3312345", "+86 756 3312 345", "3312345", "珠海建慧"):
         assert await _ids(amy, q=q) == {cid}, q
@@ -64,9 +71,15 @@ async def test_keyword_search_finds_name_fragment_contact_phone_and_tag(team):
 async def test_invalid_input_writes_nothing(team):
     before = await Customer.count()
     with pytest.raises(InvalidInput) as exc:
-        await records.create_customer(team["amy"], CustomerIn(
-            name="坏数据公司", credit_code="91350100M000100Y44", type="不存在",
-            contacts=[ContactIn(name="王五", phones=["12345"])]))
+        await records.create_customer(
+            team["amy"],
+            CustomerIn(
+                name="坏数据公司",
+                credit_code="91350100M000100Y44",
+                type="不存在",
+                contacts=[ContactIn(name="王五", phones=["12345"])],
+            ),
+        )
     message = exc.value.message
     assert "统一社会信用代码" in message and "客户类型" in message and "电话" in message
     assert await Customer.count() == before
@@ -78,7 +91,9 @@ async def test_custom_fields_are_validated_and_filterable(team):
     await fields.define(team["admin"], FieldDefIn(key="budget", label="预算", kind="number"))
     with pytest.raises(InvalidInput, match="预算"):
         await records.create_customer(team["amy"], CustomerIn(name="甲", custom={"budget": "很多"}))
-    gold = (await records.create_customer(team["amy"], CustomerIn(name="甲", custom={"grade": "金", "budget": "5"})))["id"]
+    gold = (await records.create_customer(team["amy"], CustomerIn(name="甲", custom={"grade": "金", "budget": "5"})))[
+        "id"
+    ]
     await records.create_customer(team["amy"], CustomerIn(name="乙", custom={"grade": "银"}))
     assert await _ids(team["amy"], custom={"grade": "金"}) == {gold}
     assert await _ids(team["amy"], custom={"budget": "5"}) == {gold}
@@ -150,7 +165,9 @@ async def test_customer_types_per_role_filter_lists_and_creation(team):
     with pytest.raises(InvalidInput, match="无权使用类型"):
         await records.create_customer(amy, CustomerIn(name="供应商甲", type="供应商"))
     a = (await records.create_customer(amy, CustomerIn(name="潜在甲", type="潜在")))["id"]
-    b = (await records.create_customer(team["admin"], CustomerIn(name="供应商乙", type="供应商", owner_id=amy.user_id)))["id"]
+    b = (
+        await records.create_customer(team["admin"], CustomerIn(name="供应商乙", type="供应商", owner_id=amy.user_id))
+    )["id"]
     assert await _ids(amy) == {a}
     with pytest.raises(NotFoundException):
         await records.detail(amy, b)

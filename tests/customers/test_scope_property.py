@@ -15,16 +15,22 @@ pytestmark = pytest.mark.db
 
 TYPES = ["潜在", "意向", "现有"]
 
-worlds = st.fixed_dictionaries({
-    "parents": st.lists(st.integers(min_value=0, max_value=5), min_size=0, max_size=4),
-    "users": st.lists(st.tuples(st.sampled_from(["sales", "manager", "admin"]), st.integers(-1, 4)),
-                      min_size=1, max_size=5),
-    "sales_types": st.sampled_from(["", "潜在", "潜在,意向"]),
-    "customers": st.lists(st.tuples(st.integers(-1, 4), st.sampled_from(TYPES), st.booleans()),
-                          min_size=0, max_size=8),
-    "shares": st.lists(st.tuples(st.integers(0, 7), st.booleans(), st.integers(0, 4),
-                                 st.sampled_from(["read", "edit"])), max_size=4),
-})
+worlds = st.fixed_dictionaries(
+    {
+        "parents": st.lists(st.integers(min_value=0, max_value=5), min_size=0, max_size=4),
+        "users": st.lists(
+            st.tuples(st.sampled_from(["sales", "manager", "admin"]), st.integers(-1, 4)), min_size=1, max_size=5
+        ),
+        "sales_types": st.sampled_from(["", "潜在", "潜在,意向"]),
+        "customers": st.lists(
+            st.tuples(st.integers(-1, 4), st.sampled_from(TYPES), st.booleans()), min_size=0, max_size=8
+        ),
+        "shares": st.lists(
+            st.tuples(st.integers(0, 7), st.booleans(), st.integers(0, 4), st.sampled_from(["read", "edit"])),
+            max_size=4,
+        ),
+    }
+)
 
 
 async def _check(world: dict) -> None:
@@ -48,28 +54,47 @@ async def _check(world: dict) -> None:
     parent_of[root] = None
     for p in world["parents"]:
         parent = depts[p % len(depts)]
-        d = (await Department.insert(Department(name="d", parent=parent, created_at=now)).returning(Department.id))[0]["id"]
+        d = (await Department.insert(Department(name="d", parent=parent, created_at=now)).returning(Department.id))[0][
+            "id"
+        ]
         depts.append(d)
         parent_of[d] = parent
     await Role.update({Role.customer_types: world["sales_types"]}).where(Role.key == "sales")
     users = []
     for i, (role, dept_idx) in enumerate(world["users"]):
         dept = depts[dept_idx % len(depts)] if dept_idx >= 0 else None
-        uid = (await User.insert(User(username=f"u{i}", display_name=f"u{i}", password_hash="x", department=dept,
-                                      created_at=now)).returning(User.id))[0]["id"]
+        uid = (
+            await User.insert(
+                User(username=f"u{i}", display_name=f"u{i}", password_hash="x", department=dept, created_at=now)
+            ).returning(User.id)
+        )[0]["id"]
         role_id = (await Role.select(Role.id).where(Role.key == role).first())["id"]
         await UserRole.insert(UserRole(user=uid, role=role_id))
         users.append({"id": uid, "role": role, "dept": dept})
     customers = []
     for j, (owner_idx, ctype, public) in enumerate(world["customers"]):
         owner = users[owner_idx % len(users)] if owner_idx >= 0 else None
-        cid = (await records.create_customer(system, CustomerIn(
-            name=f"客户{j}", type=ctype, owner_id=owner["id"] if owner else None,
-            phones=[f"1380013{j:04d}"])))["id"]
+        cid = (
+            await records.create_customer(
+                system,
+                CustomerIn(
+                    name=f"客户{j}", type=ctype, owner_id=owner["id"] if owner else None, phones=[f"1380013{j:04d}"]
+                ),
+            )
+        )["id"]
         if public:
             await records.update_customer(system, cid, CustomerPatch(is_public=True))
-        customers.append({"id": cid, "owner": owner, "type": ctype, "public": public,
-                          "dept": owner["dept"] if owner else None, "pooled": False, "shares": []})
+        customers.append(
+            {
+                "id": cid,
+                "owner": owner,
+                "type": ctype,
+                "public": public,
+                "dept": owner["dept"] if owner else None,
+                "pooled": False,
+                "shares": [],
+            }
+        )
     pooled = [c for c in customers if c["owner"] is None]
     if pooled:
         pid = await pool.default_pool_id()

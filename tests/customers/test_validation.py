@@ -7,21 +7,24 @@ import pytest
 from core.customers import credit_code, fields, phones
 
 
-@pytest.mark.parametrize(("raw", "e164"), [
-    ("138 0013 8000", "+8613800138000"),
-    ("+86 138-0013-8000", "+8613800138000"),
-    ("008613800138000", "+8613800138000"),
-    ("010-12345678", "+861012345678"),
-    ("0755 1234 5678", "+8675512345678"),
-    (13800138000.0, "+8613800138000"),
-    ("1.3800138E10", "+8613800138000"),
-    ("13800138000.0", "+8613800138000"),
-])
+@pytest.mark.parametrize(
+    ("raw", "e164"),
+    [
+        ("138 0013 8000", "+8613800138000"),
+        ("+86 138-0013-8000", "+8613800138000"),
+        ("008613800138000", "+8613800138000"),
+        ("010-12345678", "+861012345678"),
+        ("0755 1234 5678", "+8675512345678"),
+        (13800138000.0, "+8613800138000"),
+        ("1.3800138E10", "+8613800138000"),
+        ("13800138000.0", "+8613800138000"),
+    ],
+)
 def test_phone_formats(raw, e164):
     assert phones.normalise(raw) == e164
 
 
-@pytest.mark.parametrize("raw", ["abc", "110", "12345", "", 1.38001380005E10])
+@pytest.mark.parametrize("raw", ["abc", "110", "12345", "", 1.38001380005e10])
 def test_bad_phone_is_refused_with_a_bilingual_message(raw):
     with pytest.raises(phones.InvalidPhone) as exc:
         phones.normalise(raw)
@@ -30,7 +33,7 @@ def test_bad_phone_is_refused_with_a_bilingual_message(raw):
 
 def test_fractional_excel_phone_explains_the_fix():
     with pytest.raises(phones.InvalidPhone, match="设为文本"):
-        phones.normalise(1.38001380005E10)
+        phones.normalise(1.38001380005e10)
 
 
 def test_credit_code():
@@ -53,8 +56,9 @@ DEFS = [
 
 
 def test_custom_fields_clean_values():
-    out, errors = fields.clean(DEFS, {"budget": "1,200", "since": dt.date(2024, 5, 1), "grade": "金",
-                                      "areas": "华南，华东"})
+    out, errors = fields.clean(
+        DEFS, {"budget": "1,200", "since": dt.date(2024, 5, 1), "grade": "金", "areas": "华南，华东"}
+    )
     assert errors == []
     assert out == {"budget": 1200, "since": "2024-05-01", "grade": "金", "areas": ["华南", "华东"]}
 
