@@ -191,6 +191,9 @@ def simulate_cmd(use_pty: bool, tcp: str | None, dialect: str, name: str, speed:
 
     if use_pty == bool(tcp):
         raise click.UsageError("give exactly one of --pty or --tcp HOST:PORT")
+    stop = threading.Event()
+    # Install the handler before announcing the address: a supervisor may stop us right after.
+    previous = signal.signal(signal.SIGTERM, lambda *_: stop.set())
     box = SimBox(name, dialect=dialect)
     ticker = RealtimeTicker(box.clock, speed=speed).start()
     server: PtyServer | TcpServer
@@ -202,8 +205,6 @@ def simulate_cmd(use_pty: bool, tcp: str | None, dialect: str, name: str, speed:
         host, _, port = tcp.rpartition(":")
         server = TcpServer(box, host or "127.0.0.1", int(port)).start()
         click.echo(f"{server.url}")
-    stop = threading.Event()
-    previous = signal.signal(signal.SIGTERM, lambda *_: stop.set())
     try:
         while not stop.wait(0.2):
             pass
