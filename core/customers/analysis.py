@@ -6,7 +6,9 @@ both databases; the scope clause still limits the rows read.
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
+import io
 from collections import Counter
 from typing import Any
 
@@ -82,3 +84,12 @@ async def counts(
         meta={"by": by, "period": period, "filters": search.filters_of(query), "rows": len(out)},
     )
     return out
+
+
+def to_csv(rows: list[dict[str, Any]], by: str, period: str | None) -> bytes:
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow([by, *(["period"] if period else []), "count"])
+    for r in rows:
+        writer.writerow([r["key"], *([r["period"]] if period else []), r["count"]])
+    return out.getvalue().encode("utf-8-sig")

@@ -8,7 +8,7 @@ from typing import Annotated, Any
 
 import anyio
 import msgspec
-from litestar import Controller, Request, delete, get, patch, post, put
+from litestar import Controller, Request, Response, delete, get, patch, post, put
 from litestar.background_tasks import BackgroundTask
 from litestar.datastructures import UploadFile
 from litestar.exceptions import NotFoundException
@@ -20,6 +20,7 @@ from core.customers import (
     activity,
     analysis,
     assign,
+    attachments,
     duplicates,
     exporter,
     fields,
@@ -107,6 +108,11 @@ class DuplicateCheckIn(msgspec.Struct, kw_only=True):
 
 class ColumnsIn(msgspec.Struct, kw_only=True):
     columns: list[str]
+
+
+@dataclass
+class UploadForm:
+    file: UploadFile
 
 
 @dataclass
@@ -250,9 +256,23 @@ class CustomerApi(Controller):
     async def analysis_(
         self, request: Request, by: FromQuery[str] = "type", period: FromQuery[str | None] = None
     ) -> list[dict[str, Any]]:
+        """Counts by a dimension (and period); `/analysis.csv` gives the same table as a file."""
         params = {k: v for k, v in request.query_params.items() if k not in ("by", "period")}
         params.setdefault("view", "all")
         return await analysis.counts(actor_of(request), by, query_from_params(params), period)
+
+    @get("/analysis.csv", opt={"permission": "customers:analysis"}, raises=NOT_FOUND)
+    async def analysis_csv(
+        self, request: Request, by: FromQuery[str] = "type", period: FromQuery[str | None] = None
+    ) -> Response[bytes]:
+        params = {k: v for k, v in request.query_params.items() if k not in ("by", "period")}
+        params.setdefault("view", "all")
+        rows = await analysis.counts(actor_of(request), by, query_from_params(params), period)
+        return Response(
+            analysis.to_csv(rows, by, period),
+            media_type="text/csv; charset=utf-8",
+            headers={"content-disposition": f'attachment; filename="analysis-{by}.csv"'},
+        )
 
     @get("/warnings", opt={"permission": "customers:read"}, raises=NOT_FOUND)
     async def warnings(self, request: Request, days: FromQuery[int | None] = None) -> list[dict[str, Any]]:
@@ -335,6 +355,23 @@ class FollowupApi(Controller):
     @post("/", opt={"permission": "customers:edit"}, raises=NOT_FOUND)
     async def create(self, request: Request, data: JSONBody[FollowupIn]) -> FollowupOut:
         return await activity.add_followup(actor_of(request), data)
+
+    @get("/{followup_id:int}/attachments", opt={"permission": "customers:read"}, raises=NOT_FOUND)
+    async def attachments_(self, request: Request, followup_id: FromPath[int]) -> list[dict[str, Any]]:
+        return await attachments.list_for(actor_of(request), followup_id)
+
+    @post("/{followup_id:int}/attachments", opt={"permission": "customers:edit"}, raises=NOT_FOUND)
+    async def attach(self, request: Request, followup_id: FromPath[int], data: MultipartBody[UploadForm]) -> Created:
+        content = await data.file.read()
+        aid = await attachments.attach(
+            actor_of(request), followup_id, data.file.filename or "file", content, data.file.content_type or ""
+        )
+        return Created(id=aid)
+
+    @get("/attachments/{attachment_id:int}", opt={"permission": "customers:read"}, raises=NOT_FOUND)
+    async def download(self, request: Request, attachment_id: FromPath[int]) -> File:
+        path, row = await attachments.for_download(actor_of(request), attachment_id)
+        return File(path=path, filename=row["filename"], media_type=row["content_type"])
 
 
 class PlanApi(Controller):

@@ -17,7 +17,6 @@ _TMP = tempfile.mkdtemp(prefix="wh-cust-")
 os.environ.setdefault("PICCOLO_CONF", "core.db.piccolo_conf")
 os.environ.setdefault("WAIHUBAO_DATABASE_URL", f"sqlite:///{_TMP}/test.db")
 os.environ.setdefault("WAIHUBAO_EXTRA_PLUGINS", "core.customers.plugin")
-os.environ.setdefault("WAIHUBAO_LICENCE_PATH", f"{_TMP}/no-licence")
 
 _migrated = {"done": False}
 

@@ -87,3 +87,13 @@ async def test_pages_render_and_filter_with_htmx(make_user, client_for):
             "/customers/new",
         ):
             assert (await c.get(path)).status_code == 200, path
+
+
+async def test_openapi_documents_the_customer_api(make_user, client_for):
+    admin = await make_user("root", "admin")
+    async with client_for(admin) as c:
+        r = await c.get("/schema/openapi.json")
+        assert r.status_code == 200, r.text
+        paths = r.json()["paths"]
+        for path in ("/api/v1/customers", "/api/v1/contacts", "/api/v1/followups", "/api/v1/plans", "/api/v1/pools"):
+            assert path in paths, path
