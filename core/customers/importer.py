@@ -86,6 +86,7 @@ class _Row(msgspec.Struct, kw_only=True):
     e164s: list[tuple[str, str]]
     tags: list[str]
     owner: int | None
+    contact: dict[str, str] = {}
     match: int | None = None
     action: str = "create"
 
@@ -261,7 +262,17 @@ async def _parse(
         for key in keys:
             seen.setdefault(key, line)
         tags = [t.strip() for t in re.split(r"[,，;；]", text.get("tags", "")) if t.strip()]
-        rows.append(_Row(line=line, values=values, custom=custom, e164s=e164s, tags=tags, owner=owner))
+        contact = {
+            k: text.get(f"contact_{k}" if k in ("name", "title") else k, "")
+            for k in ("name", "title", "email", "wechat")
+        }
+        if contact["email"] and "@" not in contact["email"]:
+            errors.append(
+                field_error(
+                    label["email"], f"“{contact['email']}” 不是邮箱地址", f"{contact['email']!r} is not an email", line
+                )
+            )
+        rows.append(_Row(line=line, values=values, custom=custom, e164s=e164s, tags=tags, owner=owner, contact=contact))
     return rows, errors, mapping
 
 
@@ -427,7 +438,7 @@ async def _insert(
                         r.values["name"],
                         r.values["credit_code"],
                         r.tags,
-                        [r.values.get("contact_name") or r.values["name"]],
+                        [r.contact.get("name") or r.values["name"]],
                         [e for e, _ in r.e164s],
                     ),
                 )
@@ -452,17 +463,17 @@ async def _insert(
 
 
 async def _add_contacts(rows: list[_Row], now: dt.datetime) -> None:
-    with_contact = [r for r in rows if r.e164s or r.values.get("contact_name")]
+    with_contact = [r for r in rows if r.e164s or r.contact.get("name")]
     if not with_contact:
         return
     contact_ids = await Contact.insert(
         *[
             Contact(
                 customer=r.match,
-                name=(r.values.get("contact_name") or r.values["name"])[:100],
-                title=r.values.get("contact_title", "")[:100],
-                email=r.values.get("email", "")[:255],
-                wechat=r.values.get("wechat", "")[:64],
+                name=(r.contact.get("name") or r.values["name"])[:100],
+                title=r.contact.get("title", "")[:100],
+                email=r.contact.get("email", "")[:255],
+                wechat=r.contact.get("wechat", "")[:64],
                 is_primary=True,
                 created_at=now,
             )

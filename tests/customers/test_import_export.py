@@ -55,6 +55,8 @@ async def test_xlsx_with_chinese_headers_and_excel_number_phones(manager):
     assert (report.create, report.update, report.errors) == (2, 0, [])
     page = await search.list_customers(manager, ListQuery(q="138-0013-8000"))
     assert [r.name for r in page.items] == ["珠海建慧贸易有限公司"]
+    assert [c.name for c in await records.contacts_of(page.items[0].id)] == ["李四"]
+    assert (await search.list_customers(manager, ListQuery(q="李四"))).items
     assert (await search.list_customers(manager, ListQuery(q="建慧"))).items
     assert (await search.list_customers(manager, ListQuery(tag="华南"))).items
 
