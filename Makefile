@@ -23,8 +23,8 @@ lint: $(BIN)/.installed
 	$(BIN)/ruff check .
 
 test: $(BIN)/.installed chromium lint
-	$(BIN)/pytest
-	WAIHUBAO_TEST_DB=postgres WAIHUBAO_TEST_PG_URL=$(PG_URL) $(BIN)/pytest -m db
+	$(BIN)/pytest -q
+	WAIHUBAO_TEST_DB=postgres WAIHUBAO_TEST_PG_URL=$(PG_URL) $(BIN)/pytest -q -m db
 	$(MAKE) bench-smoke
 
 bench-smoke: $(BIN)/.installed

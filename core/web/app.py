@@ -34,7 +34,8 @@ TEMPLATE_DIR = Path(__file__).parent / "templates"
 log = structlog.get_logger(__name__)
 
 
-def create_app(*, run_jobs: bool = True, check_migrations: bool = True) -> Litestar:
+def create_app(*, run_jobs: bool = True, check_migrations: bool = True, manage_engine: bool = True) -> Litestar:
+    """`manage_engine=False` leaves opening and closing the database to the caller (tests)."""
     h = host.current()
     pm = h.pm
     template_dirs = [TEMPLATE_DIR, *collect_sync(pm.hook.template_dirs)]
@@ -45,7 +46,8 @@ def create_app(*, run_jobs: bool = True, check_migrations: bool = True) -> Lites
 
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
-        await open_engine()
+        if manage_engine:
+            await open_engine()
         try:
             if check_migrations:
                 await ensure_migrated()
@@ -55,7 +57,8 @@ def create_app(*, run_jobs: bool = True, check_migrations: bool = True) -> Lites
                 yield
                 tg.cancel_scope.cancel()
         finally:
-            await close_engine()
+            if manage_engine:
+                await close_engine()
 
     return Litestar(
         route_handlers=[
