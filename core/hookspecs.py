@@ -6,6 +6,11 @@ and implements any of the hooks below with `@hookimpl`. Call hooks with keyword 
 Hooks returning lists are called on every plugin and their lists are concatenated; `async def`
 implementations are awaited (see `core.plugins.collect`).
 
+A plugin may publish hooks of its own for other plugins to implement or call: a module of
+`@hookspec` functions named by the plugin module's `HOOKSPECS` attribute (e.g. sms publishes
+`sms_send`; orders would publish `orders_on_approved`). Callers use `core.plugins.call_published`,
+which answers None when the publishing plugin is absent — plugins never import each other.
+
 An entry point whose name is a licence module key (`core.licence.LICENSED_MODULES`) is blocked
 before it is imported when the licence does not include it; its Piccolo app is still migrated, so
 data survives a downgrade or expiry.

@@ -64,6 +64,9 @@ def build(status: LicenceStatus | None) -> pluggy.PluginManager:
             pm.register(module, name=manifest.name)
     for plugin in pm.get_plugins():
         manifest_of(plugin)
+        published = getattr(plugin, "HOOKSPECS", None)
+        if published is not None:
+            pm.add_hookspecs(published)
     pm.check_pending()
     return pm
 
@@ -125,6 +128,15 @@ async def collect(hook: Any, **kwargs: Any) -> list[Any]:
 
 def collect_sync(hook: Any, **kwargs: Any) -> list[Any]:
     return flatten(hook(**kwargs))
+
+
+async def call_published(pm: pluggy.PluginManager, name: str, **kwargs: Any) -> list[Any] | None:
+    """Call a hook that another plugin publishes (its module's `HOOKSPECS`); None when that plugin is
+    not installed or not licensed, so callers degrade instead of importing each other."""
+    hook = getattr(pm.hook, name, None)
+    if hook is None or not hook.has_spec():
+        return None
+    return await collect(hook, **kwargs)
 
 
 def plugin_module(plugin: object) -> ModuleType | None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from urllib.parse import urlparse
 from typing import Annotated
 
 import msgspec
@@ -115,7 +116,9 @@ async def logout(request: Request) -> Response:
 async def switch_language(request: Request, lang: FromPath[str]) -> Redirect:
     if lang not in LANGUAGES:
         raise NotFoundException("未知语言 / unknown language")
-    response = Redirect(_safe_next(request.headers.get("referer", "/").split(request.base_url.rstrip("/"), 1)[-1]))
+    referer = urlparse(request.headers.get("referer", "/"))
+    back = referer.path + (f"?{referer.query}" if referer.query else "")
+    response = Redirect(_safe_next(back))
     response.set_cookie(LANG_COOKIE, lang, path="/", samesite="lax", max_age=365 * 86400)
     return response
 

@@ -1,0 +1,1 @@
+"""销售管理: opportunities, needs, funnel and sales analysis."""
