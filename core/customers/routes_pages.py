@@ -31,6 +31,20 @@ VIEWS = [
     ("pool", "公海客户"),
     ("all", "全部可见"),
 ]
+COLUMNS = [
+    ("kind", "性质"),
+    ("type", "类型"),
+    ("level", "级别"),
+    ("industry", "行业"),
+    ("province", "地区"),
+    ("source", "来源"),
+    ("tags", "标签"),
+    ("owner_name", "负责人"),
+    ("last_followup_at", "最后联系"),
+    ("created_at", "创建时间"),
+    ("updated_at", "更新时间"),
+]
+DEFAULT_COLUMNS = ["type", "level", "industry", "province", "tags", "owner_name", "last_followup_at"]
 READ = {"permission": "customers:read"}
 EDIT = {"permission": "customers:edit"}
 
@@ -49,16 +63,28 @@ async def list_page(request: Request) -> Template:
     query = query_from_params(request.query_params)
     result = await search.list_customers(actor, query)
     settings = await config.current()
+    chosen = await records.get_columns(actor) or DEFAULT_COLUMNS
     context = {
         "page": result,
         "query": query,
         "views": VIEWS,
         "settings": settings,
+        "all_columns": COLUMNS,
+        "columns": [(k, label) for k, label in COLUMNS if k in chosen],
         "params": {k: v for k, v in request.query_params.items() if k != "after"},
     }
     if request.headers.get("hx-request") and request.headers.get("hx-target") == "customer-rows":
         return _partial("_rows.html", **context)
     return page("customers/list.html", request, **context)
+
+
+@post("/customers/columns", opt=READ, include_in_schema=False)
+async def columns_post(request: Request) -> ClientRedirect:
+    """列设置: the columns of the customer list, saved per user."""
+    form = await request.form()
+    chosen = [k for k in form.getall("columns") if isinstance(k, str)] if hasattr(form, "getall") else []
+    await records.set_columns(actor_of(request), [k for k, _ in COLUMNS if k in chosen] or DEFAULT_COLUMNS)
+    return ClientRedirect(redirect_to="/customers")
 
 
 @get("/customers/new", opt={"permission": "customers:create"}, include_in_schema=False)
@@ -340,6 +366,7 @@ async def release_post(request: Request, customer_id: FromPath[int]) -> ClientRe
 
 PAGE_HANDLERS = [
     list_page,
+    columns_post,
     new_page,
     create_page,
     detail_page,

@@ -97,3 +97,21 @@ async def test_openapi_documents_the_customer_api(make_user, client_for):
         paths = r.json()["paths"]
         for path in ("/api/v1/customers", "/api/v1/contacts", "/api/v1/followups", "/api/v1/plans", "/api/v1/pools"):
             assert path in paths, path
+
+
+async def test_column_chooser_is_saved_per_user(make_user, client_for):
+    amy = await make_user("amy", "sales")
+    bob = await make_user("bob", "sales")
+    async with client_for(amy) as c:
+        await c.post("/api/v1/customers", json={"name": "甲公司", "industry": "制造业"})
+        r = await c.post(
+            "/customers/columns", data={"columns": ["industry", "created_at"]}, headers={"hx-request": "true"}
+        )
+        assert r.status_code in (200, 201), r.text
+        assert (await c.get("/api/v1/customers/columns")).json() == ["industry", "created_at"]
+        page = await c.get("/customers")
+        assert "制造业" in page.text and "创建时间" in page.text and "最后联系</th>" not in page.text
+        bad = await c.put("/api/v1/customers/columns", json={"columns": ["password_hash"]})
+        assert bad.status_code == 400
+    async with client_for(bob) as c:
+        assert (await c.get("/api/v1/customers/columns")).json() == []
