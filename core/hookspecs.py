@@ -83,6 +83,13 @@ def jobs() -> list[Any]:
 
 
 @hookspec
+def background_tasks() -> list[Any]:
+    """Async callables (`async def run() -> None`) started in the server's task group for the app's
+    lifetime and cancelled at shutdown — e.g. the dialer's in-process agent on a simulated box.
+    Not started by tests that build the app with `run_jobs=False`."""
+
+
+@hookspec
 def settings_sections() -> list[Any]:
     """`core.hooktypes.SettingsSection`s: typed settings (a msgspec Struct with defaults) stored in the
     database and edited on the admin settings page."""

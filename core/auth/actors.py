@@ -19,7 +19,8 @@ async def load_actor(user_id: int, **context) -> Actor | None:
         roles = await Role.select(Role.id, Role.key, Role.customer_types).where(Role.id.is_in(role_ids))
     grants: dict[str, str] = {}
     if role_ids:
-        for grant in await RoleGrant.select(RoleGrant.permission, RoleGrant.scope).where(RoleGrant.role.is_in(role_ids)):
+        query = RoleGrant.select(RoleGrant.permission, RoleGrant.scope).where(RoleGrant.role.is_in(role_ids))
+        for grant in await query:
             grants[grant["permission"]] = widest(grants.get(grant["permission"]), grant["scope"])
     types: set[str] | None = set()
     for role in roles:

@@ -52,7 +52,8 @@ async def _fail(username: str, user_id: int | None, ip: str, ua: str, reason: st
     now = dt.datetime.now(dt.UTC)
     async with write_tx():
         if reason in ("bad_credentials", "disabled"):
-            await LoginFailure.insert(LoginFailure(key=f"user:{username}", at=now), LoginFailure(key=f"ip:{ip}", at=now))
+            await LoginFailure.insert(LoginFailure(key=f"user:{username}", at=now),
+                                      LoginFailure(key=f"ip:{ip}", at=now))
         await LoginLog.insert(LoginLog(at=now, username=username[:64], user=user_id, ip=ip, user_agent=ua[:255],
                                        success=False, reason=reason))
         actor = Actor(user_id=user_id, username=username[:64], display_name="", ip=ip)

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import os
-from urllib.parse import urlparse
 from typing import Annotated
+from urllib.parse import urlparse
 
 import msgspec
 from litestar import Request, Response, delete, get, post

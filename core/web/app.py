@@ -54,6 +54,8 @@ def create_app(*, run_jobs: bool = True, check_migrations: bool = True, manage_e
             async with anyio.create_task_group() as tg:
                 if run_jobs:
                     tg.start_soon(scheduler_loop, collect_sync(pm.hook.jobs))
+                    for task in collect_sync(pm.hook.background_tasks):
+                        tg.start_soon(task)
                 yield
                 tg.cancel_scope.cancel()
         finally:

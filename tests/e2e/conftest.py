@@ -14,6 +14,7 @@ import sys
 import time
 import urllib.request
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 import pytest
 
@@ -68,7 +69,7 @@ def pytest_sessionfinish(session, exitstatus) -> None:
 
 @pytest.fixture
 async def page(live_server) -> AsyncIterator[object]:
-    if not os.path.exists(CHROMIUM):
+    if not Path(CHROMIUM).exists():  # noqa: ASYNC240 (a one-off check before the browser starts)
         pytest.skip("chromium is not installed (make test installs it)")
     from playwright.async_api import async_playwright
 

@@ -29,7 +29,7 @@ from core.web.responses import actor_of, page
 from tests.example_plugin.tables import ExampleNote
 
 MANIFEST = PluginManifest(name="example", title="示例插件", version="9.9.9")
-SEEN: dict[str, list] = {"events": [], "jobs": [], "demo": [], "handover": []}
+SEEN: dict[str, list] = {"events": [], "jobs": [], "demo": [], "handover": [], "background": []}
 
 
 class NoteIn(msgspec.Struct):
@@ -125,6 +125,15 @@ async def reminders(actor, today) -> list[Reminder]:
 @hookimpl
 def jobs() -> list[Job]:
     return [Job(name="example.tick", run=_job, every=60)]
+
+
+async def _background() -> None:
+    SEEN["background"].append("started")
+
+
+@hookimpl
+def background_tasks() -> list:
+    return [_background]
 
 
 @hookimpl
