@@ -61,7 +61,7 @@ async def not_contacted(actor: Actor, days: int | None = None, limit: int = 200)
     mine = Customer.owner == actor.user_id
     clause = where_all(
         await access.read_where(actor),
-        mine | access.shared_with(actor, ("edit",)),
+        access.any_of(mine, await access.shared_with(actor, ("edit",))),
         Customer.last_followup_at.is_null() | (Customer.last_followup_at < cutoff),
     )
     return (

@@ -58,7 +58,7 @@ def keyword_clause(q: str) -> Any:
     return Customer.search_text.like(f"%{q.lower()}%")
 
 
-def view_clause(actor: Actor, view: str) -> Any:
+async def view_clause(actor: Actor, view: str) -> Any:
     uid = actor.user_id
     if view == "mine":
         return Customer.owner.is_not_null()
@@ -73,7 +73,7 @@ def view_clause(actor: Actor, view: str) -> Any:
             else NOTHING
         )
     if view == "shared_with_me":
-        return access.shared_with(actor)
+        return await access.shared_with(actor) or NOTHING
     if view == "shared_by_me":
         return (
             Customer.id.is_in(CustomerShare.select(CustomerShare.customer).where(CustomerShare.shared_by == uid))
@@ -91,7 +91,7 @@ def _day_start(day: dt.date) -> dt.datetime:
 
 async def filter_clause(actor: Actor, query: ListQuery) -> Any:
     """Everything but the cursor: scope, view, keyword and filters."""
-    clauses = [await access.read_where(actor), view_clause(actor, query.view), keyword_clause(query.q)]
+    clauses = [await access.read_where(actor), await view_clause(actor, query.view), keyword_clause(query.q)]
     for name in EQUAL_FILTERS:
         value = getattr(query, name)
         if value:
