@@ -10,6 +10,11 @@ MANIFEST = PluginManifest(name="dialer", title="云外呼", version="0.1.0", mod
 
 
 @hookimpl
+def piccolo_apps() -> list[str]:
+    return ["plugins.dialer.piccolo_app"]
+
+
+@hookimpl
 def cli_commands() -> list:
     from drivers.ev_fwt785.cli import device
 

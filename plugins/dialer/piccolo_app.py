@@ -1,0 +1,15 @@
+"""The dialer's Piccolo app (tables and migrations of 云外呼 / 云电话)."""
+
+from pathlib import Path
+
+from piccolo.conf.apps import AppConfig
+
+from plugins.dialer.tables import ALL_TABLES
+
+APP_CONFIG = AppConfig(
+    app_name="dialer",
+    migrations_folder_path=str(Path(__file__).parent / "migrations"),
+    table_classes=list(ALL_TABLES),
+    migration_dependencies=["core.piccolo_app", "core.customers.piccolo_app"],
+    commands=[],
+)
