@@ -6,6 +6,7 @@ import importlib
 import inspect
 import os
 from collections.abc import Iterable
+from functools import cache
 from importlib.metadata import entry_points
 from types import ModuleType
 from typing import Any
@@ -71,11 +72,19 @@ def build(status: LicenceStatus | None) -> pluggy.PluginManager:
     return pm
 
 
+@cache
+def _installed() -> tuple[dict[str, str], frozenset[str]]:
+    """Entry-point names with their distribution versions, and which are built in (scanning the
+    installed distributions is slow, and they do not change while the process runs)."""
+    eps = list(entry_points(group=ENTRY_POINT_GROUP))
+    versions = {ep.name: ep.dist.version if ep.dist else "" for ep in eps}
+    return versions, frozenset(ep.name for ep in eps if ep.value.startswith(("core.", "plugins.")))
+
+
 def infos(pm: pluggy.PluginManager) -> list[PluginInfo]:
     """Every installed plugin, enabled or blocked by the licence, for the admin page and the API."""
     rows: dict[str, PluginInfo] = {}
-    versions = {ep.name: ep.dist.version if ep.dist else "" for ep in entry_points(group=ENTRY_POINT_GROUP)}
-    builtin = {ep.name for ep in entry_points(group=ENTRY_POINT_GROUP) if ep.value.startswith(("core.", "plugins."))}
+    versions, builtin = _installed()
     for name, plugin in pm.list_name_plugin():
         if plugin is None:
             continue

@@ -24,6 +24,8 @@ class SessionRow(msgspec.Struct):
     id: int
     user_id: int
     csrf_token: str
+    expired: bool = False
+    stale: bool = False  # last seen long enough ago to be touched
 
 
 async def create(user_id: int, ip: str, user_agent: str) -> tuple[str, str]:
@@ -39,19 +41,24 @@ async def create(user_id: int, ip: str, user_agent: str) -> tuple[str, str]:
 
 
 async def lookup(token: str) -> SessionRow | None:
+    """Read only: the caller ends an expired session or touches a stale one with `refresh`."""
     row = await Session.select(Session.id, Session.user, Session.csrf_token, Session.last_seen_at,
                                Session.expires_at).where(Session.id_hash == digest(token)).first()
     if row is None:
         return None
     now = dt.datetime.now(dt.UTC)
-    if row["expires_at"] <= now or row["last_seen_at"] + IDLE <= now:
-        async with write_tx():
-            await Session.delete().where(Session.id == row["id"])
-        return None
-    if now - row["last_seen_at"] >= TOUCH_EVERY:
-        async with write_tx():
-            await Session.update({Session.last_seen_at: now}).where(Session.id == row["id"])
-    return SessionRow(id=row["id"], user_id=row["user"], csrf_token=row["csrf_token"])
+    return SessionRow(id=row["id"], user_id=row["user"], csrf_token=row["csrf_token"],
+                      expired=row["expires_at"] <= now or row["last_seen_at"] + IDLE <= now,
+                      stale=now - row["last_seen_at"] >= TOUCH_EVERY)
+
+
+async def refresh(session: SessionRow) -> None:
+    """Delete an expired session, or record that a live one was just used (at most once a minute)."""
+    async with write_tx():
+        if session.expired:
+            await Session.delete().where(Session.id == session.id)
+        elif session.stale:
+            await Session.update({Session.last_seen_at: dt.datetime.now(dt.UTC)}).where(Session.id == session.id)
 
 
 async def end(token: str) -> None:

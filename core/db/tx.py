@@ -22,6 +22,17 @@ _write_lock = PerLoop(anyio.Lock)
 
 
 @asynccontextmanager
+async def read_tx() -> AsyncIterator[None]:
+    """Several reads on one connection (SQLite opens a connection per query otherwise). Do not write
+    inside: writes belong in `write_tx()`."""
+    if engine().transaction_exists():
+        yield
+        return
+    async with engine().transaction():
+        yield
+
+
+@asynccontextmanager
 async def write_tx() -> AsyncIterator[None]:
     if _in_write.get():
         yield

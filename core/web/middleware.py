@@ -17,11 +17,14 @@ from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
 from core.auth import sessions, tokens
 from core.auth.actors import load_actor
+from core.db import read_tx
 from core.web.i18n import DEFAULT_LANG, LANGUAGES, set_language
 
 log = structlog.get_logger("waihubao.request")
 UNSAFE = {"POST", "PUT", "PATCH", "DELETE"}
 CSRF_HEADER = "x-csrf-token"
+# Signing in again while signed in must work; the origin check still guards these (login CSRF).
+CSRF_EXEMPT = frozenset({"/login", "/api/v1/auth/login"})
 LANG_COOKIE = "wh_lang"
 SECURITY_HEADERS = [
     (b"x-content-type-options", b"nosniff"),
@@ -79,10 +82,13 @@ class RequestContextMiddleware(ASGIMiddleware):
                 scope["user"] = await load_actor(found[1], token_id=found[0], **context)
                 scope["auth"] = {"kind": "token"}
         elif cookie:
-            session = await sessions.lookup(cookie)
-            if session:
-                scope["user"] = await load_actor(session.user_id, session_id=session.id, **context)
-                scope["auth"] = {"kind": "session", "csrf": session.csrf_token}
+            async with read_tx():
+                session = await sessions.lookup(cookie)
+                if session and not session.expired:
+                    scope["user"] = await load_actor(session.user_id, session_id=session.id, **context)
+                    scope["auth"] = {"kind": "session", "csrf": session.csrf_token}
+            if session and (session.expired or session.stale):
+                await sessions.refresh(session)
         lang = conn.query_params.get("lang") or conn.cookies.get(LANG_COOKIE)
         if not lang and scope["user"] is not None:
             lang = scope["user"].lang
@@ -91,7 +97,7 @@ class RequestContextMiddleware(ASGIMiddleware):
             structlog.contextvars.bind_contextvars(user_id=scope["user"].user_id)
         if scope["method"] in UNSAFE:
             self._check_origin(conn)
-            if scope["auth"] and scope["auth"]["kind"] == "session":
+            if scope["auth"] and scope["auth"]["kind"] == "session" and scope["path"] not in CSRF_EXEMPT:
                 sent = conn.headers.get(CSRF_HEADER, "")
                 if not secrets.compare_digest(sent, scope["auth"]["csrf"]):
                     raise PermissionDeniedException("CSRF 校验失败，请刷新页面 / CSRF check failed: reload the page")
