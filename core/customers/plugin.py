@@ -77,6 +77,14 @@ def menu_items(actor: Actor) -> list[MenuItem]:
         MenuItem(
             key="customers.import", label="客户导入", href="/customers/import", permission="customers:import", order=18
         ),
+        MenuItem(
+            key="customers.pools",
+            label="公海规则",
+            href="/customers/pools",
+            permission="customers:settings",
+            section="admin",
+            order=30,
+        ),
     ]
 
 

@@ -13,11 +13,11 @@ from litestar.plugins.htmx import ClientRedirect
 from litestar.response import Template
 
 from core import host
-from core.customers import activity, analysis, config, fields, importer, pool, records, reminders, search
+from core.customers import activity, analysis, assign, config, fields, importer, pool, records, reminders, search
 from core.customers.access import readable
 from core.customers.errors import InvalidInput
 from core.customers.routes_api import plans_due, query_from_params, timeline_of
-from core.customers.schemas import ContactIn, CustomerIn, FollowupIn, ListQuery
+from core.customers.schemas import AssignIn, ContactIn, CustomerIn, FollowupIn, ListQuery, PoolIn, PoolRuleIn
 from core.hooktypes import CustomerTab
 from core.plugins import collect_sync
 from core.web.responses import actor_of, page
@@ -49,6 +49,12 @@ READ = {"permission": "customers:read"}
 EDIT = {"permission": "customers:edit"}
 
 
+async def _active_users() -> list[dict[str, Any]]:
+    from core.auth.tables import User
+
+    return await User.select(User.id, User.display_name).where(User.active == True).order_by(User.id)  # noqa: E712
+
+
 def _partial(name: str, **context: Any) -> Template:
     return Template(template_name=f"customers/{name}", context=context)
 
@@ -64,12 +70,14 @@ async def list_page(request: Request) -> Template:
     result = await search.list_customers(actor, query)
     settings = await config.current()
     chosen = await records.get_columns(actor) or DEFAULT_COLUMNS
+    users = await _active_users() if actor.can("customers:assign") else []
     context = {
         "page": result,
         "query": query,
         "views": VIEWS,
         "settings": settings,
         "all_columns": COLUMNS,
+        "users": users,
         "columns": [(k, label) for k, label in COLUMNS if k in chosen],
         "params": {k: v for k, v in request.query_params.items() if k != "after"},
     }
@@ -78,11 +86,78 @@ async def list_page(request: Request) -> Template:
     return page("customers/list.html", request, **context)
 
 
+@post("/customers/assign", opt={"permission": "customers:assign"}, include_in_schema=False)
+async def assign_post(request: Request) -> ClientRedirect | Template:
+    """客户分派 from the list: the ticked rows, or everything matching the current filter."""
+    form = await request.form()
+    ids = [int(v) for v in form.getall("ids", []) if str(v).isdigit()] if hasattr(form, "getall") else []
+    to_user = _form_value(form, "to_user_id")
+    if not to_user.isdigit():
+        return _partial("_errors.html", errors=["请选择负责人 / choose the new owner"])
+    every = _form_value(form, "scope") == "filter"
+    data = AssignIn(
+        to_user_id=int(to_user),
+        customer_ids=[] if every else ids,
+        filter=query_from_params({k: v for k, v in request.query_params.items()}) if every else None,
+        reason=_form_value(form, "reason"),
+    )
+    try:
+        moved = await assign.assign(actor_of(request), data)
+    except InvalidInput as exc:
+        return _partial("_errors.html", errors=await _error_list(exc))
+    return _partial("_errors.html", errors=[f"已分派 {moved} 个客户 / {moved} customers assigned"])
+
+
+@get("/customers/pools", opt={"permission": "customers:settings"}, include_in_schema=False)
+async def pools_page(request: Request) -> Template:
+    settings = await config.current()
+    return page("customers/pools.html", request, pools=await pool.list_pools(actor_of(request)), settings=settings)
+
+
+@post("/customers/pools", opt={"permission": "customers:settings"}, include_in_schema=False)
+async def pools_post(request: Request) -> ClientRedirect | Template:
+    form = await request.form()
+    try:
+        if _form_value(form, "pool_id"):
+            await pool.add_rule(
+                actor_of(request),
+                int(_form_value(form, "pool_id")),
+                msgspec.convert(
+                    {
+                        "kind": _form_value(form, "kind") or "no_followup",
+                        "days": _form_value(form, "days") or "30",
+                        "customer_type": _form_value(form, "customer_type"),
+                        "level": _form_value(form, "level"),
+                    },
+                    PoolRuleIn,
+                    strict=False,
+                ),
+            )
+        else:
+            await pool.create_pool(
+                actor_of(request),
+                msgspec.convert(
+                    {
+                        k: _form_value(form, k)
+                        for k in ("name", "remind_days", "daily_claim_limit", "pre_owner_block_days", "max_owned")
+                        if _form_value(form, k)
+                    },
+                    PoolIn,
+                    strict=False,
+                ),
+            )
+    except msgspec.ValidationError as exc:
+        return _partial("_errors.html", errors=[f"输入无效 / invalid input: {exc}"])
+    except InvalidInput as exc:
+        return _partial("_errors.html", errors=await _error_list(exc))
+    return ClientRedirect(redirect_to="/customers/pools")
+
+
 @post("/customers/columns", opt=READ, include_in_schema=False)
 async def columns_post(request: Request) -> ClientRedirect:
     """列设置: the columns of the customer list, saved per user."""
     form = await request.form()
-    chosen = [k for k in form.getall("columns") if isinstance(k, str)] if hasattr(form, "getall") else []
+    chosen = [k for k in form.getall("columns", []) if isinstance(k, str)] if hasattr(form, "getall") else []
     await records.set_columns(actor_of(request), [k for k, _ in COLUMNS if k in chosen] or DEFAULT_COLUMNS)
     return ClientRedirect(redirect_to="/customers")
 
@@ -296,7 +371,7 @@ async def warnings_page(request: Request) -> Template:
 @post("/customers/warnings/move", opt=EDIT, include_in_schema=False)
 async def warnings_move_page(request: Request) -> ClientRedirect | Template:
     form = await request.form()
-    ids = [int(v) for v in form.getall("ids") if str(v).isdigit()] if hasattr(form, "getall") else []
+    ids = [int(v) for v in form.getall("ids", []) if str(v).isdigit()] if hasattr(form, "getall") else []
     try:
         await reminders.move_to_public(
             actor_of(request), ids, to_pool=_form_value(form, "target") == "pool", reason="预警批量处理"
@@ -366,6 +441,9 @@ async def release_post(request: Request, customer_id: FromPath[int]) -> ClientRe
 
 PAGE_HANDLERS = [
     list_page,
+    assign_post,
+    pools_page,
+    pools_post,
     columns_post,
     new_page,
     create_page,

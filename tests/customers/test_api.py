@@ -115,3 +115,39 @@ async def test_column_chooser_is_saved_per_user(make_user, client_for):
         assert bad.status_code == 400
     async with client_for(bob) as c:
         assert (await c.get("/api/v1/customers/columns")).json() == []
+
+
+async def test_bulk_assign_and_pool_rules_pages(make_user, make_department, client_for):
+    from core.customers.tables import Customer, Pool, PoolRule
+
+    dept = await make_department("华南组")
+    boss = await make_user("boss", "admin", dept)
+    amy = await make_user("amy", "sales", dept)
+    async with client_for(boss) as c:
+        for name in ("甲", "乙", "丙"):
+            await c.post("/api/v1/customers", json={"name": name, "type": "意向"})
+        page = await c.get("/customers")
+        assert "分派" in page.text
+        r = await c.post(
+            "/customers/assign?view=all&type=意向",
+            data={"scope": "filter", "to_user_id": str(amy), "reason": "调整"},
+            headers={"hx-request": "true"},
+        )
+        assert "已分派 3 个客户" in r.text
+        assert await Customer.count().where(Customer.owner == amy) == 3
+        r = await c.post(
+            "/customers/pools", data={"name": "华南公海", "daily_claim_limit": "5"}, headers={"hx-request": "true"}
+        )
+        pool_id = (await Pool.select(Pool.id).first())["id"]
+        r = await c.post(
+            "/customers/pools",
+            data={"pool_id": str(pool_id), "kind": "no_followup", "days": "15"},
+            headers={"hx-request": "true"},
+        )
+        assert (await PoolRule.select(PoolRule.days).first())["days"] == 15
+        assert "未跟进 15 天收回" in (await c.get("/customers/pools")).text
+    async with client_for(amy) as c:
+        assert (await c.get("/customers/pools")).status_code == 403
+        assert (
+            await c.post("/customers/assign", data={"to_user_id": str(amy)}, headers={"hx-request": "true"})
+        ).status_code == 403
