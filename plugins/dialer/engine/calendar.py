@@ -1,0 +1,70 @@
+"""Calling windows, holidays and day/month keys in the campaign's time zone (Asia/Shanghai default)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from functools import lru_cache
+from zoneinfo import ZoneInfo
+
+from plugins.dialer.engine.config import CampaignConfig
+
+
+@lru_cache(maxsize=16)
+def zone(name: str) -> ZoneInfo:
+    return ZoneInfo(name)
+
+
+def local(now: float, tz: str) -> dt.datetime:
+    return dt.datetime.fromtimestamp(now, zone(tz))
+
+
+def day_key(now: float, tz: str) -> int:
+    return local(now, tz).date().toordinal()
+
+
+def month_key(now: float, tz: str, reset_day: int = 1) -> int:
+    """Months counted from the reset day: with reset day 15, Jan 15..Feb 14 is one month."""
+    d = local(now, tz).date()
+    months = d.year * 12 + d.month - 1
+    return months if d.day >= reset_day else months - 1
+
+
+def is_working_day(day: dt.date, cfg: CampaignConfig) -> bool:
+    if day in cfg.workdays:
+        return True
+    return day.weekday() in cfg.weekdays and day not in cfg.holidays
+
+
+def _minutes(hhmm: str) -> int:
+    return int(hhmm[:2]) * 60 + int(hhmm[3:])
+
+
+def window_at(now: float, cfg: CampaignConfig) -> tuple[bool, float]:
+    """(True, end of the open window) or (False, start of the next window; inf if none within a year)."""
+    tz = zone(cfg.tz)
+    t = dt.datetime.fromtimestamp(now, tz)
+    day = t.date()
+    for offset in range(370):
+        d = day + dt.timedelta(days=offset)
+        if not is_working_day(d, cfg):
+            continue
+        midnight = dt.datetime(d.year, d.month, d.day, tzinfo=tz)
+        for start, end in sorted(cfg.windows):
+            s = (midnight + dt.timedelta(minutes=_minutes(start))).timestamp()
+            e = (midnight + dt.timedelta(minutes=_minutes(end))).timestamp()
+            if s <= now < e:
+                return True, e
+            if now < s:
+                return False, s
+    return False, float("inf")
+
+
+def may_start_call(now: float, cfg: CampaignConfig) -> tuple[bool, float]:
+    """A call may start only if its ring timeout ends inside the window. Returns (ok, when to look again)."""
+    is_open, edge = window_at(now, cfg)
+    if is_open and now + cfg.ring_timeout_s <= edge:
+        return True, now
+    if is_open:
+        reopens, nxt = window_at(edge, cfg)
+        return False, edge if reopens else nxt
+    return False, edge
