@@ -26,7 +26,7 @@ from core.plugins import collect_sync
 from core.web import i18n
 from core.web.errors import handle_exception
 from core.web.guards import access_guard
-from core.web.middleware import RequestContextMiddleware
+from core.web.middleware import RequestContextMiddleware, add_response_headers
 from core.web.templating import configure_jinja
 
 STATIC_DIR = Path(__file__).parent / "static"
@@ -70,6 +70,7 @@ def create_app(*, run_jobs: bool = True, check_migrations: bool = True, manage_e
         ],
         guards=[access_guard],
         middleware=[RequestContextMiddleware()],
+        before_send=[add_response_headers],
         exception_handlers={Exception: handle_exception},
         lifespan=[lifespan],
         plugins=[HTMXPlugin()],
@@ -77,7 +78,9 @@ def create_app(*, run_jobs: bool = True, check_migrations: bool = True, manage_e
                                        engine_callback=configure_jinja),
         openapi_config=OpenAPIConfig(title="外呼宝 Waihubao API", version="1", path="/schema",
                                      render_plugins=[ScalarRenderPlugin()]),
-        logging_config=StructLoggingConfig(log_exceptions="never"),
+        # Loggers are not cached on first use, so a later `structlog.configure` (or
+        # `structlog.testing.capture_logs`) takes effect for every module-level logger.
+        logging_config=StructLoggingConfig(log_exceptions="never", cache_logger_on_first_use=False),
         compression_config=CompressionConfig(backend="gzip", minimum_size=1024),
         request_max_body_size=50 * 1024 * 1024,
         debug=False,

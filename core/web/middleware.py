@@ -36,6 +36,21 @@ SECURITY_HEADERS = [
 ]
 
 
+REQUEST_ID_KEY = "waihubao_request_id"
+
+
+async def add_response_headers(message: Message, scope: Scope) -> None:
+    """App-level `before_send` hook: the request id and the security headers go on *every* response,
+    including a 404 for a path no route matches (which never reaches the middleware)."""
+    if message["type"] != "http.response.start":
+        return
+    headers = MutableScopeHeaders.from_message(message)
+    request_id = scope.get(REQUEST_ID_KEY) or secrets.token_hex(8)
+    headers["x-request-id"] = request_id
+    for name, value in SECURITY_HEADERS:
+        headers.setdefault(name.decode(), value.decode())
+
+
 def client_ip(scope: Scope) -> str:
     client = scope.get("client")
     return client[0] if client else ""
@@ -47,6 +62,7 @@ class RequestContextMiddleware(ASGIMiddleware):
     async def handle(self, scope: Scope, receive: Receive, send: Send, next_app: ASGIApp) -> None:
         started = time.perf_counter()
         request_id = secrets.token_hex(8)
+        scope[REQUEST_ID_KEY] = request_id  # type: ignore[literal-required]
         structlog.contextvars.clear_contextvars()
         structlog.contextvars.bind_contextvars(request_id=request_id, method=scope["method"], path=scope["path"])
         status = {"code": 500}
@@ -54,10 +70,6 @@ class RequestContextMiddleware(ASGIMiddleware):
         async def send_wrapper(message: Message) -> None:
             if message["type"] == "http.response.start":
                 status["code"] = message["status"]
-                headers = MutableScopeHeaders.from_message(message)
-                headers["x-request-id"] = request_id
-                for name, value in SECURITY_HEADERS:
-                    headers.setdefault(name.decode(), value.decode())
             await send(message)
 
         try:

@@ -1,0 +1,57 @@
+"""Helpers for the core platform's tests (the project-wide fixtures live in tests/conftest.py)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+
+import anyio
+import pytest
+from click.testing import CliRunner, Result
+
+REPO = Path(__file__).resolve().parents[2]
+_apps: dict[tuple, object] = {}
+
+
+@pytest.fixture
+def app(db):
+    """The app, built once per set of enabled plugins: building it costs about half a second, and a
+    test that changes the licence's modules (so the plugins) gets a fresh one."""
+    from core import host
+    from core.web.app import create_app
+
+    key = tuple(name for name, _ in host.current().pm.list_name_plugin())
+    if key not in _apps:
+        _apps[key] = create_app(run_jobs=False, manage_engine=False)
+    return _apps[key]
+
+
+@pytest.fixture
+def run_cli(db) -> Callable[..., Awaitable[Result]]:
+    """Run `waihubao ARGS…` in-process (click's CliRunner) against the test database.
+
+    The CLI opens and closes the engine on its own event loop, so it runs in a worker thread while
+    the test's connection pool (PostgreSQL) is closed, and the pool is reopened afterwards.
+    """
+    from core.cli import build_cli
+    from core.db.engine import close_engine, open_engine
+
+    async def run(*args: str, input: str | None = None) -> Result:
+        await close_engine()
+        try:
+            return await anyio.to_thread.run_sync(
+                lambda: CliRunner().invoke(build_cli(), list(args), input=input, catch_exceptions=False))
+        finally:
+            await open_engine()
+
+    return run
+
+
+def run_waihubao(*args: str, env: dict[str, str] | None = None, timeout: float = 60) -> subprocess.CompletedProcess:
+    """`python -m core ARGS…` in a subprocess (its own process, its own database URL from `env`)."""
+    full_env = {**os.environ, **(env or {})}
+    return subprocess.run([sys.executable, "-m", "core", *args], cwd=REPO, env=full_env, capture_output=True,
+                          text=True, timeout=timeout, check=False)
