@@ -1,0 +1,47 @@
+"""Calls over the threshold become a follow-up (联系记录) on the customer, with the recording attached."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import anyio
+import structlog
+
+from core.auth.actors import load_actor
+from core.customers.activity import add_followup
+from core.customers.attachments import attach
+from core.customers.schemas import FollowupIn
+from core.db import write_tx
+from plugins.dialer.tables import Call
+
+log = structlog.get_logger("dialer.followups")
+FOLLOWUP_MIN_S = 10.0
+
+
+async def followup_for_call(call_id: int, *, min_talk_s: float = FOLLOWUP_MIN_S,
+                            recording: Path | None = None) -> int | None:
+    """Create the follow-up once (the call row remembers it). Returns its id, or None."""
+    row = await Call.select().where(Call.id == call_id).first()
+    if row is None or row["followup"] is not None or row["customer"] is None or row["user"] is None:
+        return None
+    if not row["answered"] or row["talk_s"] <= min_talk_s:
+        return None
+    actor = await load_actor(row["user"])
+    if actor is None:
+        return None
+    who = "外呼" if row["kind"] == "campaign" else "直拨"
+    summary = (f"{who}电话 {row['number']}，通话 {row['talk_s']:.0f} 秒" +
+               ("，销售接听" if row["taken_over"] else "") + (f"。{row['note']}" if row["note"] else ""))
+    try:
+        async with write_tx():
+            f = await add_followup(actor, FollowupIn(
+                customer_id=row["customer"], contact_id=row["contact"], at=row["dial_at"] or dt.datetime.now(dt.UTC),
+                kind=row["call_type"][:64], method="电话", summary=summary, next_at=row["next_contact"]))
+            await Call.update({Call.followup: f.id}).where(Call.id == call_id)
+        if recording is not None and await anyio.Path(recording).exists():
+            await attach(actor, f.id, f"call-{call_id}.wav", await anyio.Path(recording).read_bytes(), "audio/wav")
+        return f.id
+    except Exception as exc:  # the call record itself is already safe; the follow-up is best effort
+        log.warning("followup_failed", call=call_id, error=str(exc))
+        return None

@@ -1,0 +1,237 @@
+"""Persistence of a running campaign: the engine snapshot, call rows, numbers, SIM usage, follow-ups.
+
+The snapshot is written before a dial is executed (write-ahead), and each result is stored with its
+attempt key (unique), so a restarted process resumes without redialing or losing a result.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import msgspec
+import structlog
+
+from core.db import write_tx
+from plugins.dialer.engine import CampaignConfig, EngineState, SimState, calendar, dump, limits_for, load, new_state
+from plugins.dialer.tables import Call, Campaign, CampaignNumber, Device, DeviceSlot, Dnc, EngineSnapshot, SimUsage
+
+log = structlog.get_logger("dialer.store")
+UTC = dt.UTC
+
+
+def ts(value: float | None) -> dt.datetime | None:
+    return None if value is None else dt.datetime.fromtimestamp(value, UTC)
+
+
+def attempt_key(campaign_id: int, engine_key: str) -> str:
+    return f"c{campaign_id}:{engine_key}"
+
+
+async def sims_for_campaign(devices: list[dict[str, Any]], now: float, tz: str) -> list[SimState]:
+    """SimStates for the campaign's boxes and slots, with today's usage from earlier campaigns."""
+    out: list[SimState] = []
+    today = dt.date.fromordinal(calendar.day_key(now, tz))
+    for spec in devices:
+        dev = await Device.select().where(Device.id == spec["device"]).first()
+        if dev is None or not dev["enabled"]:
+            continue
+        wanted = set(spec.get("slots") or [])
+        for row in await DeviceSlot.select().where(DeviceSlot.device == dev["id"]).order_by(DeviceSlot.slot):
+            if wanted and row["slot"] not in wanted:
+                continue
+            limits = limits_for(row["carrier"], _json(row["limits"]))
+            sim = SimState(key=f"{dev['name']}:{row['slot']}", box=dev["name"], slot=row["slot"], limits=limits,
+                           enabled=row["enabled"], blocked=row["blocked"])
+            usage = await SimUsage.select().where((SimUsage.device == dev["id"]) & (SimUsage.slot == row["slot"])
+                                                  & (SimUsage.day == today)).first()
+            if usage:
+                sim.day = today.toordinal()
+                sim.day_calls, sim.day_connected, sim.day_talk_s = usage["calls"], usage["connected"], usage["talk_s"]
+            out.append(sim)
+    return out
+
+
+def _json(value: Any) -> dict[str, Any]:
+    if isinstance(value, str):
+        return msgspec.json.decode(value or "{}")
+    return dict(value or {})
+
+
+async def create_state(campaign: dict[str, Any], now: float, prompt_s: float) -> EngineState:
+    cfg = msgspec.convert({**_json(campaign["config"]), "mode": campaign["mode"], "prompt_s": prompt_s},
+                          CampaignConfig)
+    rows = await CampaignNumber.select(CampaignNumber.id, CampaignNumber.e164).where(
+        (CampaignNumber.campaign == campaign["id"]) & (CampaignNumber.state == "pending")
+    ).order_by(CampaignNumber.position)
+    e164s = [r["e164"] for r in rows]
+    dnc = {r["e164"] for r in await Dnc.select(Dnc.e164).where(Dnc.e164.is_in(e164s))} if e164s else set()
+    history: dict[str, list[float]] = {}
+    if e164s:
+        since = ts(now - 86400)
+        for r in await Call.select(Call.number, Call.dial_at).where(Call.number.is_in(e164s) & (Call.dial_at > since)):
+            history.setdefault(r["number"], []).append(r["dial_at"].timestamp())
+    for times in history.values():
+        times.sort()
+    devices = campaign["devices"]
+    devices = msgspec.json.decode(devices) if isinstance(devices, str) else devices
+    sims = await sims_for_campaign(devices, now, cfg.tz)
+    return new_state(cfg, [(str(r["id"]), r["e164"]) for r in rows], sims, dnc=dnc, history=history)
+
+
+async def load_state(campaign_id: int) -> EngineState | None:
+    row = await EngineSnapshot.select(EngineSnapshot.state).where(EngineSnapshot.campaign == campaign_id).first()
+    return load(row["state"]) if row and row["state"] else None
+
+
+async def save_state(campaign_id: int, state: EngineState) -> None:
+    data = dump(state).decode()
+    now = dt.datetime.now(UTC)
+    async with write_tx():
+        updated = await EngineSnapshot.update({EngineSnapshot.state: data, EngineSnapshot.updated_at: now,
+                                               EngineSnapshot.version: EngineSnapshot.version + 1}).where(
+            EngineSnapshot.campaign == campaign_id).returning(EngineSnapshot.id)
+        if not updated:
+            await EngineSnapshot.insert(EngineSnapshot(campaign=campaign_id, state=data, version=1, updated_at=now))
+        t = state.totals
+        await Campaign.update({Campaign.dialed: t.dials, Campaign.answered: t.answered,
+                               Campaign.effective: t.effective}).where(Campaign.id == campaign_id)
+
+
+class DialInfo(msgspec.Struct, kw_only=True):
+    key: str
+    campaign_id: int | None
+    number_id: int | None
+    e164: str
+    dial_at: float
+    device_id: int | None
+    device_name: str
+    slot: int
+    user_id: int | None
+    department_id: int | None
+    kind: str = "campaign"
+    call_type: str = "业务联系"
+
+
+async def call_started(info: DialInfo) -> None:
+    """The call row exists from the moment we dial (state: no end yet)."""
+    customer = contact = None
+    caller = iccid = ""
+    if info.number_id is not None:
+        n = await CampaignNumber.select(CampaignNumber.customer, CampaignNumber.contact).where(
+            CampaignNumber.id == info.number_id).first()
+        if n:
+            customer, contact = n["customer"], n["contact"]
+    if info.device_id is not None:
+        slot = await DeviceSlot.select(DeviceSlot.caller_number, DeviceSlot.iccid).where(
+            (DeviceSlot.device == info.device_id) & (DeviceSlot.slot == info.slot)).first()
+        if slot:
+            caller, iccid = slot["caller_number"], slot["iccid"]
+    async with write_tx():
+        if await Call.exists().where(Call.attempt_key == info.key):
+            return
+        await Call.insert(Call(
+            attempt_key=info.key, kind=info.kind, call_type=info.call_type, campaign=info.campaign_id,
+            campaign_number=info.number_id, user=info.user_id, department=info.department_id, customer=customer,
+            contact=contact, number=info.e164, caller_number=caller, device=info.device_id,
+            device_name=info.device_name, slot=info.slot, iccid=iccid, dial_at=ts(info.dial_at),
+            created_at=dt.datetime.now(UTC)))
+        if info.number_id is not None:
+            await CampaignNumber.update({CampaignNumber.state: "dialing",
+                                         CampaignNumber.attempts: CampaignNumber.attempts + 1}).where(
+                CampaignNumber.id == info.number_id)
+
+
+class CallResult(msgspec.Struct, kw_only=True):
+    key: str
+    answered: bool
+    cause: str
+    q850: int | None = None
+    hangup_by: str = ""
+    alert_at: float | None = None
+    answer_at: float | None = None
+    end_at: float
+    ring_s: float = 0.0
+    talk_s: float = 0.0
+    total_s: float = 0.0
+    listened_s: float = 0.0
+    taken_over_at: float | None = None
+    abandoned: bool = False
+    effective: bool = False
+    recording_file: str = ""
+    recording_size: int = 0
+
+
+async def call_finished(res: CallResult, *, number_state: str | None = None, number_result: str = "",
+                        next_at: float | None = None) -> bool:
+    """Store a result once. Returns False if this attempt already had its result."""
+    async with write_tx():
+        row = await Call.select(Call.id, Call.end_at, Call.device, Call.slot, Call.dial_at).where(
+            Call.attempt_key == res.key).first()
+        if row is None or row["end_at"] is not None:
+            return False
+        await Call.update({
+            Call.answered: res.answered, Call.cause: res.cause, Call.q850: res.q850, Call.hangup_by: res.hangup_by,
+            Call.alert_at: ts(res.alert_at), Call.answer_at: ts(res.answer_at), Call.end_at: ts(res.end_at),
+            Call.ring_s: res.ring_s, Call.talk_s: res.talk_s, Call.total_s: res.total_s,
+            Call.listened_s: res.listened_s, Call.taken_over: res.taken_over_at is not None,
+            Call.taken_over_at: ts(res.taken_over_at), Call.abandoned: res.abandoned, Call.effective: res.effective,
+            Call.recording_file: res.recording_file, Call.recording_size: res.recording_size,
+        }).where(Call.id == row["id"])
+        await _count_usage(row["device"], row["slot"], row["dial_at"], res)
+    return True
+
+
+async def update_number(number_id: int, status: str, result: str, attempts: int, next_at: float) -> None:
+    async with write_tx():
+        await CampaignNumber.update({CampaignNumber.state: status, CampaignNumber.result: result,
+                                     CampaignNumber.attempts: attempts,
+                                     CampaignNumber.next_attempt_at: ts(next_at) if next_at else None}).where(
+            CampaignNumber.id == number_id)
+
+
+async def _count_usage(device_id: int | None, slot: int, dial_at: dt.datetime, res: CallResult) -> None:
+    if device_id is None:
+        return
+    day = dial_at.astimezone(calendar.zone("Asia/Shanghai")).date()
+    where = (SimUsage.device == device_id) & (SimUsage.slot == slot) & (SimUsage.day == day)
+    row = await SimUsage.select(SimUsage.id).where(where).first()
+    if row is None:
+        await SimUsage.insert(SimUsage(device=device_id, slot=slot, day=day))
+    await SimUsage.update({
+        SimUsage.calls: SimUsage.calls + 1,
+        SimUsage.connected: SimUsage.connected + (1 if res.answered else 0),
+        SimUsage.talk_s: SimUsage.talk_s + res.talk_s,
+        SimUsage.failures: SimUsage.failures + (0 if res.answered or res.cause in ("busy", "no_answer") else 1),
+    }).where(where)
+
+
+async def mark_interrupted(key: str, at: float) -> CallResult | None:
+    """A call whose result never arrived (the process died): stored as `interrupted`, once."""
+    row = await Call.select().where(Call.attempt_key == key).first()
+    if row is None:
+        return None
+    if row["end_at"] is not None:
+        return CallResult(key=key, answered=row["answered"], cause=row["cause"], q850=row["q850"],
+                          end_at=row["end_at"].timestamp(), talk_s=row["talk_s"])
+    res = CallResult(key=key, answered=False, cause="interrupted", end_at=at)
+    await call_finished(res)
+    return res
+
+
+async def set_campaign_status(campaign_id: int, status: str, reason: str = "") -> None:
+    values: dict[Any, Any] = {Campaign.status: status, Campaign.status_reason: reason}
+    if status in ("done", "stopped"):
+        values[Campaign.finished_at] = dt.datetime.now(UTC)
+    async with write_tx():
+        await Campaign.update(values).where(Campaign.id == campaign_id)
+
+
+async def device_ids() -> dict[str, int]:
+    return {r["name"]: r["id"] for r in await Device.select(Device.id, Device.name)}
+
+
+async def block_sim(device_id: int, slot: int, reason: str) -> None:
+    async with write_tx():
+        await DeviceSlot.update({DeviceSlot.blocked: True, DeviceSlot.lock_reason: reason[:200]}).where(
+            (DeviceSlot.device == device_id) & (DeviceSlot.slot == slot))
