@@ -11,6 +11,8 @@ $(BIN)/.installed: pyproject.toml
 	$(BIN)/pip install -q -e '.[test]'
 	touch $@
 
+# The demo signs a 90-day team licence with a key made on this machine and trusted only here.
+run: export WAIHUBAO_LICENCE_TRUSTED_KEYS ?= $(CURDIR)/var/demo-trusted-keys.txt
 run: $(BIN)/.installed
 	$(BIN)/waihubao migrate
 	$(BIN)/waihubao demo

@@ -71,16 +71,18 @@ def migrate() -> None:
 
 @cli.command(help="Seed demo data once (departments, users, sample records) and print the demo logins.")
 def demo() -> None:
-    from core.demo import DEMO_USERS, ensure_demo_licence, seed_demo
+    from core.demo import DEMO_USERS, demo_usernames, ensure_demo_licence, seed_demo
 
     note = ensure_demo_licence(host.today())
     if note:
         click.echo(note)
     users = _run(_with_db, seed_demo())
     click.echo("demo data seeded" if users is not None else "demo data already present")
+    present = _run(_with_db, demo_usernames())
     click.echo("demo logins (用户名 / 密码):")
     for username, display, password, role, _dept in DEMO_USERS:
-        click.echo(f"  {username:<8} {password:<14} {role:<8} {display}")
+        if username in present:
+            click.echo(f"  {username:<8} {password:<14} {role:<8} {display}")
 
 
 @cli.group(help="Users.")

@@ -66,6 +66,11 @@ def ensure_demo_licence(today: dt.date) -> str | None:
     return "已安装 90 天演示团队版许可证 / installed a 90-day demo team licence"
 
 
+async def demo_usernames() -> set[str]:
+    rows = await User.select(User.username).where(User.username.is_in([u[0] for u in DEMO_USERS]))
+    return {r["username"] for r in rows}
+
+
 async def seed_demo() -> dict[str, int] | None:
     """Seed departments, users and plugin demo data once; returns the demo users, or None if already seeded."""
     if await Setting.exists().where(Setting.key == DEMO_MARK):

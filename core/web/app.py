@@ -22,6 +22,7 @@ from core import host
 from core.db.engine import close_engine, open_engine
 from core.db.migrations import ensure_migrated
 from core.jobs import scheduler_loop
+from core.perms.builtin_roles import sync_builtin_roles
 from core.plugins import collect_sync
 from core.web import i18n
 from core.web.errors import handle_exception
@@ -51,6 +52,7 @@ def create_app(*, run_jobs: bool = True, check_migrations: bool = True, manage_e
         try:
             if check_migrations:
                 await ensure_migrated()
+                await sync_builtin_roles(pm)
             async with anyio.create_task_group() as tg:
                 if run_jobs:
                     tg.start_soon(scheduler_loop, collect_sync(pm.hook.jobs))
