@@ -1,13 +1,13 @@
 """The running process's plugin manager and licence, built once at start-up.
 
 Routes and Piccolo apps are fixed when the app is built, so a licence change takes effect at the
-next start (`waihubao licence install` says so); expiry and read-only are checked on every request.
+next start (`waihubao licence install` says so). The licence's phase (valid → grace → read-only)
+follows the calendar: it is re-read when the local date changes.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
 import pluggy
@@ -18,22 +18,30 @@ from core.licence import LicenceStatus, load_installed
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 
 
-@dataclass
+def today() -> dt.date:
+    return dt.datetime.now(SHANGHAI).date()
+
+
 class Host:
-    pm: pluggy.PluginManager
-    licence: LicenceStatus
+    def __init__(self, pm: pluggy.PluginManager, licence: LicenceStatus) -> None:
+        self.pm = pm
+        self._licence = licence
+        self._licence_date = today()
+
+    @property
+    def licence(self) -> LicenceStatus:
+        if today() != self._licence_date:
+            self.refresh_licence()
+        return self._licence
 
     def refresh_licence(self) -> LicenceStatus:
-        """Re-read the installed licence (its phase changes with the date)."""
-        self.licence = load_installed(today())
-        return self.licence
+        """Re-read the installed licence (after an install, or when the date changes)."""
+        self._licence_date = today()
+        self._licence = load_installed(self._licence_date)
+        return self._licence
 
 
 _current: Host | None = None
-
-
-def today() -> dt.date:
-    return dt.datetime.now(SHANGHAI).date()
 
 
 def current() -> Host:
