@@ -12,6 +12,7 @@ from core.audit.log import diff_of, record
 from core.customers import access, config, credit_code, fields, phones
 from core.customers.errors import InvalidInput, field_error
 from core.customers.ownership import move, user_department
+from core.customers.readtx import read_tx
 from core.customers.schemas import (
     ContactIn,
     ContactOut,
@@ -292,13 +293,15 @@ async def contacts_of(customer_id: int) -> list[ContactOut]:
 
 
 async def detail(actor: Actor, customer_id: int, *, audit: bool = True) -> CustomerOut:
-    row = await access.readable(actor, customer_id)
-    starred = actor.user_id is not None and await CustomerStar.exists().where(
-        (CustomerStar.user == actor.user_id) & (CustomerStar.customer == customer_id)
-    )
+    async with read_tx():
+        row = await access.readable(actor, customer_id)
+        starred = actor.user_id is not None and await CustomerStar.exists().where(
+            (CustomerStar.user == actor.user_id) & (CustomerStar.customer == customer_id)
+        )
+        contacts = await contacts_of(customer_id)
     if audit:
         await record(actor, "view", "customer", customer_id)
-    return customer_out(row, await contacts_of(customer_id), starred)
+    return customer_out(row, contacts, starred)
 
 
 async def update_customer(actor: Actor, customer_id: int, patch: CustomerPatch) -> CustomerOut:

@@ -18,6 +18,7 @@ from core.audit.log import record
 from core.auth.tables import User
 from core.customers import access, fields, phones
 from core.customers.errors import InvalidInput
+from core.customers.readtx import read_tx
 from core.customers.schemas import CustomerRow, ListQuery, Page
 from core.customers.tables import ContactPhone, Customer, CustomerShare, CustomerStar
 from core.perms.actor import Actor
@@ -42,6 +43,7 @@ ROW_COLUMNS = (
     Customer.created_at,
     Customer.updated_at,
 )
+MERGE_SORTS = ("id", "created_at", "updated_at")  # orders that compare the same in Python and in SQL
 EQUAL_FILTERS = ("kind", "type", "category", "level", "industry", "province", "city", "source")
 _PHONEISH = re.compile(r"^[\d\s+\-().]{5,}$")
 
@@ -89,9 +91,13 @@ def _day_start(day: dt.date) -> dt.datetime:
     return dt.datetime.combine(day, dt.time(), SHANGHAI).astimezone(dt.UTC)
 
 
-async def filter_clause(actor: Actor, query: ListQuery) -> Any:
-    """Everything but the cursor: scope, view, keyword and filters."""
-    clauses = [await access.read_where(actor), await view_clause(actor, query.view), keyword_clause(query.q)]
+async def filter_clause(actor: Actor, query: ListQuery, *, scoped: bool = True) -> Any:
+    """Everything but the cursor: scope (unless the caller applies it arm by arm), view, keyword, filters."""
+    clauses = [
+        await access.read_where(actor) if scoped else None,
+        await view_clause(actor, query.view),
+        keyword_clause(query.q),
+    ]
     for name in EQUAL_FILTERS:
         value = getattr(query, name)
         if value:
@@ -187,23 +193,38 @@ def to_row(r: dict[str, Any], names: dict[int, str]) -> CustomerRow:
 
 async def list_customers(actor: Actor, query: ListQuery, *, audit: bool = True) -> Page:
     """One page of customers in scope; the query and its row count go to the audit log."""
-    clause = where_all(await filter_clause(actor, query), cursor_clause(query))
+    async with read_tx():
+        items, nxt = await _page(actor, query)
+    if audit:
+        await record(actor, "query", "customer", meta={"filters": filters_of(query), "rows": len(items)})
+    return Page(items=items, next=nxt)
+
+
+async def _page(actor: Actor, query: ListQuery) -> tuple[list[CustomerRow], str]:
     col = getattr(Customer, query.sort)
-    select = Customer.select(*ROW_COLUMNS)
-    if clause is not None:
-        select = select.where(clause)
-    select = select.order_by(col, ascending=not query.desc)
-    if query.sort != "id":
-        select = select.order_by(Customer.id, ascending=not query.desc)
-    rows = await select.limit(query.limit + 1)
+    arms = await access.read_arms(actor) if query.sort in MERGE_SORTS else None
+    if arms is None:
+        clauses = [where_all(await filter_clause(actor, query), cursor_clause(query))]
+    else:
+        rest = where_all(await filter_clause(actor, query, scoped=False), cursor_clause(query))
+        clauses = [where_all(arm, rest) for arm in arms]
+    found: dict[int, dict[str, Any]] = {}
+    for clause in clauses:
+        select = Customer.select(*ROW_COLUMNS)
+        if clause is not None:
+            select = select.where(clause)
+        select = select.order_by(col, ascending=not query.desc)
+        if query.sort != "id":
+            select = select.order_by(Customer.id, ascending=not query.desc)
+        for r in await select.limit(query.limit + 1):
+            found[r["id"]] = r
+    rows = sorted(found.values(), key=lambda r: (r[query.sort], r["id"]), reverse=query.desc)[: query.limit + 1]
     more = len(rows) > query.limit
     rows = rows[: query.limit]
     names = await owner_names({r["owner"] for r in rows if r["owner"]})
     items = [to_row(r, names) for r in rows]
     nxt = encode_cursor(rows[-1][query.sort], rows[-1]["id"]) if more and rows else ""
-    if audit:
-        await record(actor, "query", "customer", meta={"filters": filters_of(query), "rows": len(items)})
-    return Page(items=items, next=nxt)
+    return items, nxt
 
 
 async def count_customers(actor: Actor, query: ListQuery) -> int:
