@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from core.hookspecs import hookimpl
-from core.hooktypes import PluginManifest
+from core.hooktypes import CustomerTab, MenuItem, Permission, PluginManifest
 
 MANIFEST = PluginManifest(name="dialer", title="云外呼", version="0.1.0", module="dialer",
                           description="自动外呼、号码直拨、拨打记录、外呼统计、电话助手")
@@ -15,7 +17,60 @@ def piccolo_apps() -> list[str]:
 
 
 @hookimpl
+def permissions() -> list[Permission]:
+    return [
+        Permission(key="dialer:read", label="查看外呼任务和拨打记录", label_en="View campaigns and call records"),
+        Permission(key="dialer:run", label="创建和控制外呼任务、直拨", label_en="Create and run campaigns, dial"),
+        Permission(key="dialer:recordings", label="外呼语音", label_en="Prompt recordings"),
+        Permission(key="dialer:listen", label="收听/下载通话录音", label_en="Play and download call recordings"),
+        Permission(key="dialer:stats", label="外呼统计", label_en="Call statistics"),
+        Permission(key="dialer:devices", label="查看设备", label_en="View boxes", scoped=False),
+        Permission(key="dialer:settings", label="设备与外呼设置", label_en="Box, SIM and dialer settings",
+                   scoped=False),
+        Permission(key="dialer:dnc", label="谢绝来电名单", label_en="Do-not-call list", scoped=False),
+    ]
+
+
+@hookimpl
+def route_handlers() -> list:
+    from plugins.dialer.web import ROUTES
+
+    return list(ROUTES)
+
+
+@hookimpl
+def template_dirs() -> list[Path]:
+    return [Path(__file__).parent / "templates"]
+
+
+@hookimpl
+def menu_items(actor) -> list[MenuItem]:
+    return [
+        MenuItem(key="dialer", label="云外呼", href="/dialer", permission="dialer:read", order=30, icon="phone"),
+        MenuItem(key="dialer_calls", label="拨打记录", href="/dialer/calls", permission="dialer:read", order=31),
+        MenuItem(key="dialer_pad", label="号码直拨", href="/dialer/dial", permission="dialer:run", order=32),
+        MenuItem(key="dialer_stats", label="外呼统计", href="/dialer/stats", permission="dialer:stats", order=33),
+        MenuItem(key="dialer_devices", label="外呼设备", href="/dialer/devices", permission="dialer:devices",
+                 section="admin", order=60),
+    ]
+
+
+@hookimpl
+def customer_tabs(actor) -> list[CustomerTab]:
+    return [CustomerTab(key="calls", label="通话记录", href="/dialer/customer/{id}/calls", permission="dialer:read",
+                        order=40)]
+
+
+@hookimpl
+def background_tasks() -> list:
+    from plugins.dialer.runtime import background_tasks as tasks
+
+    return tasks()
+
+
+@hookimpl
 def cli_commands() -> list:
     from drivers.ev_fwt785.cli import device
+    from plugins.dialer.agent import agent
 
-    return [device]
+    return [device, agent]

@@ -60,6 +60,7 @@ class CampaignRunner:
         self.wake_at = math.inf
         self.waiting = False
         self.decisions = 0
+        self.activity = 0  # decisions that did something (tests wait for it to settle)
         self.finished = False
         self.reason = ""
         self._synced: set[str] = set()
@@ -148,6 +149,8 @@ class CampaignRunner:
         while True:
             actions = step(state, self.clock(), inputs)
             self.decisions += 1
+            if inputs or any(not isinstance(a, i.Wait) for a in actions):
+                self.activity += 1
             inputs = []
             if any(isinstance(a, i.Dial) for a in actions):
                 await store.save_state(self.campaign_id, state)  # write-ahead: the dial is counted first

@@ -195,14 +195,16 @@ async def _count_usage(device_id: int | None, slot: int, dial_at: dt.datetime, r
         return
     day = dial_at.astimezone(calendar.zone("Asia/Shanghai")).date()
     where = (SimUsage.device == device_id) & (SimUsage.slot == slot) & (SimUsage.day == day)
-    row = await SimUsage.select(SimUsage.id).where(where).first()
+    row = await SimUsage.select().where(where).first()
     if row is None:
         await SimUsage.insert(SimUsage(device=device_id, slot=slot, day=day))
+        row = {"calls": 0, "connected": 0, "talk_s": 0.0, "failures": 0}
+    failed = not res.answered and res.cause not in ("busy", "no_answer", "rejected")
     await SimUsage.update({
-        SimUsage.calls: SimUsage.calls + 1,
-        SimUsage.connected: SimUsage.connected + (1 if res.answered else 0),
-        SimUsage.talk_s: SimUsage.talk_s + res.talk_s,
-        SimUsage.failures: SimUsage.failures + (0 if res.answered or res.cause in ("busy", "no_answer") else 1),
+        SimUsage.calls: row["calls"] + 1,
+        SimUsage.connected: row["connected"] + (1 if res.answered else 0),
+        SimUsage.talk_s: row["talk_s"] + res.talk_s,
+        SimUsage.failures: row["failures"] + (1 if failed else 0),
     }).where(where)
 
 

@@ -1,0 +1,107 @@
+"""The runner against the simulated box over sim://, in virtual time: a whole campaign, and a kill/resume."""
+
+from __future__ import annotations
+
+import anyio
+import pytest
+
+from drivers.ev_fwt785.simulator import Callee
+from plugins.dialer import campaigns
+from plugins.dialer.runner import CampaignRunner
+from plugins.dialer.schemas import CampaignIn, DeviceSpec
+from plugins.dialer.tables import Call, Campaign, CampaignNumber
+
+from .conftest import ALWAYS, add_device, add_recording, drive, make_sim, open_box
+
+pytestmark = [pytest.mark.anyio, pytest.mark.db]
+
+NUMBERS = [f"1390000{k:04d}" for k in range(1, 7)]
+
+
+def script(sim) -> None:
+    sim.callees.add("13900000001", Callee.answers(5, hangup_after=45, ring_after=2))  # listens, talks: effective
+    sim.callees.add("13900000002", Callee.busy())
+    sim.callees.add("13900000003", Callee.no_answer(ring_timeout=60))  # we hang up at the ring timeout
+    sim.callees.add("13900000004", Callee.answers(4, hangup_after=2, ring_after=1))  # hangs up in the prompt
+    sim.callees.add("13900000005", Callee.unreachable())
+    sim.callees.add("13900000006", Callee.answers(3, hangup_after=20, ring_after=1))
+
+
+async def make_campaign(actor, sim, dev: int, rec: int, **config) -> int:
+    data = CampaignIn(name="测试外呼", numbers=NUMBERS, recording_id=rec, devices=[DeviceSpec(device=dev)],
+                      config={**ALWAYS, "ring_timeout_s": 20, "retry": {}, **config})
+    out = await campaigns.create(actor, data)
+    await campaigns.transition(actor, out.id, "start")
+    return out.id
+
+
+async def test_campaign_runs_to_the_end(make_user, actor_for, files_dir) -> None:
+    uid = await make_user("caller")
+    actor = await actor_for(uid)
+    sim = make_sim()
+    script(sim)
+    dev = await add_device(sim)
+    rec = await add_recording(uid)
+    cid = await make_campaign(actor, sim, dev, rec)
+    async with open_box(sim) as box, anyio.create_task_group() as tg:
+        runner = CampaignRunner(cid, {sim.name: box}, clock=sim.clock.now, tick=0.5)
+        tg.start_soon(runner.run)
+        await drive(runner, sim.clock, 900)
+        assert runner.finished
+    calls = await Call.select().where(Call.campaign == cid).order_by(Call.id)
+    assert len(calls) == len(sim.call_log) == 6  # no retries configured: one attempt each
+    by_number = {c["number"][3:]: c for c in calls}
+    first = by_number["13900000001"]
+    assert first["answered"] and first["taken_over"] and first["effective"] and first["recording_file"]
+    assert first["listened_s"] == pytest.approx(4.0, abs=0.5) and first["talk_s"] == pytest.approx(45, abs=1)
+    assert by_number["13900000002"]["cause"] == "busy"
+    assert by_number["13900000003"]["cause"] == "no_answer" and by_number["13900000003"]["total_s"] < 30
+    assert by_number["13900000004"]["answered"] and not by_number["13900000004"]["taken_over"]
+    assert by_number["13900000005"]["cause"] == "unreachable"
+    assert all(c["end_at"] is not None for c in calls)
+    camp = await Campaign.select().where(Campaign.id == cid).first()
+    assert camp["status"] == "done" and camp["dialed"] == 6 and camp["answered"] == 3 and camp["effective"] == 1
+    states = {r["state"] for r in await CampaignNumber.select(CampaignNumber.state).where(
+        CampaignNumber.campaign == cid)}
+    assert states <= {"done", "exhausted"}
+
+
+async def test_killed_runner_resumes_without_redialing(make_user, actor_for, files_dir) -> None:
+    uid = await make_user("caller2")
+    actor = await actor_for(uid)
+    sim = make_sim()
+    script(sim)
+    dev = await add_device(sim)
+    rec = await add_recording(uid)
+    cid = await make_campaign(actor, sim, dev, rec)
+
+    def finished_calls() -> int:
+        return sum(1 for r in sim.call_log if r.ended_at is not None)
+
+    async with open_box(sim) as box:
+        async with anyio.create_task_group() as tg:
+            runner = CampaignRunner(cid, {sim.name: box}, clock=sim.clock.now, tick=0.5)
+            tg.start_soon(runner.run)
+            # stop while the first call is being talked (callee 1 talks 45 s)
+            await drive(runner, sim.clock, 600, step=1.0,
+                        stop_when=lambda: sim.call is not None and sim.call.number == "13900000001"
+                        and sim.call.state == "active" and sim.clock.now() - (sim.call.answered_at or 0) > 10)
+            tg.cancel_scope.cancel()  # kill -9, as far as the campaign is concerned
+        dialed_before = [r.number for r in sim.call_log]
+        assert dialed_before == ["13900000001"]
+        done_before = finished_calls()
+    sim.advance(60)  # the callee hangs up while no process watches
+    async with open_box(sim) as box, anyio.create_task_group() as tg:
+        runner = CampaignRunner(cid, {sim.name: box}, clock=sim.clock.now, tick=0.5)
+        tg.start_soon(runner.run)
+        await drive(runner, sim.clock, 900)
+        assert runner.finished
+    numbers = [r.number for r in sim.call_log]
+    assert sorted(set(numbers)) == sorted(NUMBERS)
+    assert numbers.count("13900000001") == 1  # the interrupted call's number counted, never redialed (no retry)
+    assert done_before <= 1
+    calls = await Call.select().where(Call.campaign == cid)
+    assert len(calls) == len(numbers) == 6
+    interrupted = [c for c in calls if c["cause"] == "interrupted"]
+    assert [c["number"][3:] for c in interrupted] == ["13900000001"]
+    assert all(c["end_at"] is not None for c in calls)
