@@ -1,0 +1,66 @@
+"""销售设置: the typed settings section (stages with default probabilities, states, sources, needs…)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+import msgspec
+
+from core.hooktypes import SettingsSection
+from core.settings.store import load
+
+STATES = ["跟进中", "已完成", "已放弃", "搁置挂起"]
+OPEN_STATE, DONE_STATE, ABANDONED_STATE = "跟进中", "已完成", "已放弃"
+
+
+class Stage(msgspec.Struct, kw_only=True, frozen=True):
+    """One sales stage; `outcome` marks the closing stages (won 赢单 / lost 输单)."""
+
+    name: Annotated[str, msgspec.Meta(min_length=1, max_length=32)]
+    probability: Annotated[int, msgspec.Meta(ge=0, le=100)]
+    outcome: Literal["open", "won", "lost"] = "open"
+
+
+DEFAULT_STAGES = [
+    Stage(name="线索收集", probability=10),
+    Stage(name="需求确认", probability=30),
+    Stage(name="方案报价", probability=50),
+    Stage(name="商务谈判", probability=70),
+    Stage(name="赢单", probability=100, outcome="won"),
+    Stage(name="输单", probability=0, outcome="lost"),
+]
+
+
+class SalesSettings(msgspec.Struct, kw_only=True):
+    stages: list[Stage] = msgspec.field(default_factory=lambda: list(DEFAULT_STAGES))
+    sources: list[str] = msgspec.field(default_factory=lambda: ["电话营销", "网络", "展会", "转介绍", "老客户", "其他"])
+    importance: list[str] = msgspec.field(default_factory=lambda: ["高", "中", "低"])
+    types: list[str] = msgspec.field(default_factory=lambda: ["新客户", "老客户增购", "续约"])
+    needs: list[str] = msgspec.field(
+        default_factory=lambda: ["外呼设备", "CRM 软件", "短信服务", "实施培训", "售后维保"])
+    need_types: list[str] = msgspec.field(default_factory=lambda: ["产品", "服务", "价格", "其他"])
+    need_states: list[str] = msgspec.field(default_factory=lambda: ["待跟进", "跟进中", "已满足", "已放弃"])
+    close_warn_days: Annotated[int, msgspec.Meta(ge=0, le=365)] = 7
+
+    def stage(self, name: str) -> Stage | None:
+        return next((s for s in self.stages if s.name == name), None)
+
+    def stage_names(self) -> list[str]:
+        return [s.name for s in self.stages]
+
+    def first_open(self) -> Stage:
+        return next((s for s in self.stages if s.outcome == "open"), self.stages[0])
+
+    def won_stage(self) -> Stage | None:
+        return next((s for s in self.stages if s.outcome == "won"), None)
+
+    def lost_stage(self) -> Stage | None:
+        return next((s for s in self.stages if s.outcome == "lost"), None)
+
+
+SECTION = SettingsSection(key="sales", label="销售设置", schema=SalesSettings, permission="sales:settings")
+
+
+async def current() -> SalesSettings:
+    settings: SalesSettings = await load(SECTION)
+    return settings if settings.stages else SalesSettings()
