@@ -9,6 +9,7 @@ import io
 import shutil
 import subprocess
 import tempfile
+import warnings
 import wave
 from pathlib import Path
 
@@ -31,7 +32,9 @@ def converter_note() -> str:
 
 
 def _to_pcm16_mono_8k(data: bytes) -> tuple[bytes, float]:
-    import audioop  # stdlib through Python 3.12
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        import audioop  # stdlib through Python 3.12
 
     try:
         with wave.open(io.BytesIO(data), "rb") as w:

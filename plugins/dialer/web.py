@@ -2,4 +2,7 @@
 
 from __future__ import annotations
 
-ROUTES: list = []
+from plugins.dialer.api import API_ROUTES
+from plugins.dialer.pages import PAGE_ROUTES
+
+ROUTES: list = [*API_ROUTES, *PAGE_ROUTES]

@@ -1,0 +1,165 @@
+"""The dialer API through the app: campaigns (numbers, DNC, scope, counts), recordings, calls, stats, OpenAPI."""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import shutil
+import wave
+
+import pytest
+
+from core.customers.records import create_customer
+from core.customers.schemas import CustomerIn
+from plugins.dialer import files
+from plugins.dialer.tables import Call, Campaign, Dnc
+
+from .conftest import add_recording
+
+pytestmark = [pytest.mark.anyio, pytest.mark.db]
+
+
+def stereo_wav(seconds: float = 2.0, rate: int = 44100) -> bytes:
+    buf = io.BytesIO()
+    with wave.open(buf, "wb") as w:
+        w.setnchannels(2)
+        w.setsampwidth(2)
+        w.setframerate(rate)
+        w.writeframes(b"\x01\x00\x02\x00" * int(seconds * rate))
+    return buf.getvalue()
+
+
+async def make_customer(actor, name: str, phone: str) -> int:
+    out = await create_customer(actor, CustomerIn(name=name, kind="individual", phones=[phone]))
+    return out["id"] if isinstance(out, dict) else out.id
+
+
+async def test_campaign_from_customers_removes_dnc_scope_duplicates(make_user, actor_for, client_for, files_dir):
+    alice, bob = await make_user("alice"), await make_user("bob")
+    a, b = await actor_for(alice), await actor_for(bob)
+    c1 = await make_customer(a, "甲", "13800138001")
+    c2 = await make_customer(a, "乙", "13800138002")
+    c3 = await make_customer(b, "丙（别人的）", "13800138003")
+    c4 = await make_customer(a, "丁", "13800138004")
+    await Dnc.insert(Dnc(e164="+8613800138004", source="platform", created_at=dt.datetime.now(dt.UTC)))
+    rec = await add_recording(alice)
+    async with client_for(alice) as c:
+        r = await c.post("/api/v1/dialer/campaigns", json={
+            "name": "周一外呼", "customer_ids": [c1, c2, c3, c4], "numbers": ["138 0013 8001", "12", "13800138003"],
+            "recording_id": rec})
+        assert r.status_code == 201, r.text
+        body = r.json()
+        assert (body["total"], body["removed_dnc"], body["removed_scope"], body["removed_invalid"],
+                body["removed_duplicate"]) == (2, 1, 2, 1, 1)
+        assert body["status"] == "draft"
+        cid = body["id"]
+        nums = (await c.get(f"/api/v1/dialer/campaigns/{cid}/numbers")).json()
+        assert [n["e164"] for n in nums] == ["+8613800138001", "+8613800138002"]
+        assert nums[0]["customer_id"] == c1
+        r = await c.post(f"/api/v1/dialer/campaigns/{cid}/start")
+        assert r.status_code == 200 and r.json()["status"] == "waiting"
+        assert "no box attached" in r.json()["status_reason"]
+        assert (await c.post(f"/api/v1/dialer/campaigns/{cid}/start")).status_code == 409
+        assert (await c.post(f"/api/v1/dialer/campaigns/{cid}/pause")).json()["status"] == "paused"
+        assert (await c.post(f"/api/v1/dialer/campaigns/{cid}/stop")).json()["status"] == "stopped"
+        lst = (await c.get("/api/v1/dialer/campaigns")).json()
+        assert [x["id"] for x in lst] == [cid] and lst[0]["owner_name"] == "alice"
+    async with client_for(bob) as c:
+        assert (await c.get(f"/api/v1/dialer/campaigns/{cid}")).status_code == 404
+        assert (await c.get("/api/v1/dialer/campaigns")).json() == []
+
+
+async def test_bad_campaign_input_is_explained(make_user, client_for, files_dir):
+    uid = await make_user("carol")
+    rec = await add_recording(uid)
+    async with client_for(uid) as c:
+        r = await c.post("/api/v1/dialer/campaigns", json={"name": "空", "recording_id": rec})
+        assert r.status_code == 400 and "号码列表为空" in r.json()["error"] and "empty" in r.json()["error"]
+        await c.post("/api/v1/dialer/dnc", json={"numbers": ["13900000001"]})
+        r = await c.post("/api/v1/dialer/campaigns", json={"name": "全是谢绝", "numbers": ["13900000001"],
+                                                           "recording_id": rec})
+        assert r.status_code == 400 and "谢绝来电 1" in r.json()["error"]
+        r = await c.post("/api/v1/dialer/campaigns", json={"name": "x", "numbers": ["13900000002"],
+                                                           "recording_id": rec, "config": {"ring_timeout_s": 8}})
+        assert r.status_code == 400 and "15" in r.json()["error"]
+        r = await c.post("/api/v1/dialer/campaigns", json={"name": "x", "numbers": ["13900000002"]})
+        assert r.status_code == 400 and "recording" in r.json()["error"]
+        csv = "姓名,手机\n张三,13900000003\n李四,139-0000-0003\n王五,not a phone\n".encode()
+        r = await c.post("/api/v1/dialer/campaigns/upload", files={"file": ("list.csv", csv, "text/csv")},
+                         data={"name": "文件外呼", "mode": "manual"})
+        assert r.status_code == 201, r.text
+        assert (r.json()["total"], r.json()["removed_duplicate"], r.json()["removed_invalid"]) == (1, 1, 1)
+        r = await c.post("/api/v1/dialer/campaigns/upload", files={"file": ("x.csv", b"", "text/csv")},
+                         data={"name": "空文件", "mode": "manual"})
+        assert r.status_code == 400
+
+
+async def test_recordings_upload_convert_and_refuse(make_user, client_for, files_dir):
+    uid = await make_user("dave")
+    async with client_for(uid) as c:
+        r = await c.post("/api/v1/dialer/recordings", files={"file": ("hi.wav", stereo_wav(), "audio/wav")},
+                         data={"name": "开场白", "handover_s": "1.5", "shared": "true"})
+        assert r.status_code == 201, r.text
+        rec = r.json()
+        assert rec["duration_s"] == pytest.approx(2.0, abs=0.05) and rec["handover_s"] == 1.5
+        audio = await c.get(f"/api/v1/dialer/recordings/{rec['id']}/audio")
+        with wave.open(io.BytesIO(audio.content)) as w:
+            assert (w.getnchannels(), w.getsampwidth(), w.getframerate()) == (1, 2, 8000)
+        r = await c.post("/api/v1/dialer/recordings", files={"file": ("long.wav", stereo_wav(70, 8000), "audio/wav")},
+                         data={"name": "太长"})
+        assert r.status_code == 400 and "too long" in r.json()["error"]
+        r = await c.post("/api/v1/dialer/recordings", files={"file": ("x.mp3", b"ID3\x03junk", "audio/mpeg")},
+                         data={"name": "mp3"})
+        if shutil.which("ffmpeg") is None:
+            assert r.status_code == 400 and "ffmpeg" in r.json()["error"]
+        fmt = (await c.get("/api/v1/dialer/recordings/formats")).json()["accepted"]
+        assert "WAV" in fmt
+        r = await c.patch(f"/api/v1/dialer/recordings/{rec['id']}", json={"handover_s": 99})
+        assert r.status_code == 400
+
+
+async def test_call_records_recording_access_is_checked_and_audited(make_user, actor_for, client_for, files_dir):
+    from core.audit.tables import AuditEvent
+
+    alice, bob = await make_user("alice2"), await make_user("bob2")
+    files.calls_dir().mkdir(parents=True, exist_ok=True)
+    (files.calls_dir() / "r1.wav").write_bytes(stereo_wav(1, 8000))
+    now = dt.datetime.now(dt.UTC)
+    rows = await Call.insert(Call(attempt_key="t:1", kind="direct", number="+8613800138009", user=alice,
+                                  answered=True, cause="normal", dial_at=now, answer_at=now, end_at=now,
+                                  talk_s=42.0, effective=True, recording_file="r1.wav", created_at=now)
+                             ).returning(Call.id)
+    call_id = rows[0]["id"]
+    async with client_for(alice) as c:
+        calls = (await c.get("/api/v1/dialer/calls")).json()
+        assert [x["id"] for x in calls] == [call_id] and calls[0]["state"] == "已接" and calls[0]["has_recording"]
+        r = await c.get(f"/api/v1/dialer/calls/{call_id}/recording")
+        assert r.status_code == 200 and r.headers["content-type"] == "audio/wav"
+        r = await c.get(f"/api/v1/dialer/calls/{call_id}/recording", params={"download": "true"})
+        assert "attachment" in r.headers["content-disposition"]
+        r = await c.post(f"/api/v1/dialer/calls/{call_id}/disposition", json={"disposition": "不要再打",
+                                                                              "note": "客户要求"})
+        assert r.status_code == 200 and r.json()["disposition"] == "不要再打"
+        assert await Dnc.exists().where(Dnc.e164 == "+8613800138009")
+        r = await c.post(f"/api/v1/dialer/calls/{call_id}/disposition", json={"disposition": "随便"})
+        assert r.status_code == 400
+        stats = (await c.get("/api/v1/dialer/stats", params={"by": "user"})).json()
+        assert stats[0]["dials"] == 1 and stats[0]["effective"] == 1 and stats[0]["label"] == "alice2"
+        csv = await c.get("/api/v1/dialer/stats", params={"by": "day", "format": "csv"})
+        assert csv.status_code == 200 and "拨打" in csv.content.decode("utf-8-sig")
+    actions = [r["action"] for r in await AuditEvent.select(AuditEvent.action).where(
+        AuditEvent.entity == "dialer_call_recording")]
+    assert actions == ["listen", "download"]
+    async with client_for(bob) as c:
+        assert (await c.get(f"/api/v1/dialer/calls/{call_id}/recording")).status_code == 404
+        assert (await c.get("/api/v1/dialer/calls")).json() == []
+
+
+async def test_openapi_lists_the_dialer(make_user, client_for):
+    uid = await make_user("eve", role="admin")
+    async with client_for(uid) as c:
+        schema = (await c.get("/schema/openapi.json")).json()
+    for path in ("/api/v1/dialer/campaigns", "/api/v1/dialer/calls", "/api/v1/dialer/recordings",
+                 "/api/v1/dialer/devices", "/api/v1/dialer/stats", "/api/v1/dialer/dial"):
+        assert any(p.rstrip("/") == path for p in schema["paths"]), path
+    assert Campaign
