@@ -12,7 +12,7 @@ from litestar import Controller, Request, Response, delete, get, patch, post, pu
 from litestar.background_tasks import BackgroundTask
 from litestar.datastructures import UploadFile
 from litestar.exceptions import NotFoundException, PermissionDeniedException
-from litestar.params import FromPath, FromQuery, JSONBody, MultipartBody, Parameter
+from litestar.params import FromPath, FromQuery, JSONBody, MultipartBody, QueryParameter
 from litestar.response import File
 
 from core import host
@@ -168,7 +168,7 @@ class NeedApi(Controller):
 
     @get("/", opt={"permission": access.NEEDS_READ}, raises=RAISES)
     async def list_(self, request: Request, customer_id: FromQuery[int | None] = None,
-                    need_state: Annotated[str, Parameter(query="state")] = "",
+                    need_state: Annotated[str, QueryParameter(name="state")] = "",
                     due: FromQuery[bool] = False) -> list[NeedOut]:
         """需求挖掘 in scope; `due=true`: open needs due today or earlier."""
         return await needs.list_needs(actor_of(request), customer_id=customer_id, state=need_state,
