@@ -17,7 +17,6 @@ from plugins.sms.schemas import BatchOut, MessageOut
 from plugins.sms.tables import SmsBatch, SmsMessage
 
 READ = "sms:read"
-SEND = "sms:send"
 STATES = ("queued", "sending", "sent", "delivered", "failed", "cancelled")
 
 
@@ -84,7 +83,7 @@ async def batch(actor: Actor, batch_id: int) -> BatchOut:
 
 async def cancel(actor: Actor, batch_id: int) -> int:
     """Cancel what has not gone out yet (queued or scheduled); returns how many were cancelled."""
-    await get_in_scope(actor, SEND, SmsBatch, batch_id, owner=SmsBatch.user, department=SmsBatch.department)
+    await get_in_scope(actor, READ, SmsBatch, batch_id, owner=SmsBatch.user, department=SmsBatch.department)
     now = dt.datetime.now(dt.UTC)
     async with write_tx():
         rows = await SmsMessage.update({
@@ -97,7 +96,7 @@ async def cancel(actor: Actor, batch_id: int) -> int:
 
 async def retry(actor: Actor, message_id: int) -> MessageOut:
     """Queue a failed message again (a person's decision, e.g. after an interrupted send was checked)."""
-    await get_in_scope(actor, SEND, SmsMessage, message_id, owner=SmsMessage.user, department=SmsMessage.department)
+    await get_in_scope(actor, READ, SmsMessage, message_id, owner=SmsMessage.user, department=SmsMessage.department)
     now = dt.datetime.now(dt.UTC)
     async with write_tx():
         rows = await SmsMessage.update({

@@ -84,12 +84,12 @@ class SmsApi(Controller):
 
     @get("/messages", opt=READ)
     async def messages(self, request: Request, batch_id: FromQuery[int | None] = None,
-                       customer_id: FromQuery[int | None] = None, state: FromQuery[str] = "", q: FromQuery[str] = "",
+                       customer_id: FromQuery[int | None] = None, status: FromQuery[str] = "", q: FromQuery[str] = "",
                        limit: FromQuery[int] = 200, before_id: FromQuery[int | None] = None) -> list[MessageOut]:
-        """发信记录, newest first; page with `before_id`."""
-        if state and state not in logs.STATES:
-            raise sms_error(f"未知状态 {state}", f"unknown state {state!r}")
-        return await logs.messages(actor_of(request), batch_id=batch_id, customer_id=customer_id, state=state, q=q,
+        """发信记录, newest first; `status` queued|sending|sent|delivered|failed|cancelled; page with `before_id`."""
+        if status and status not in logs.STATES:
+            raise sms_error(f"未知状态 {status}", f"unknown status {status!r}")
+        return await logs.messages(actor_of(request), batch_id=batch_id, customer_id=customer_id, state=status, q=q,
                                    limit=limit, before_id=before_id)
 
     @post("/messages/{message_id:int}/retry", opt=SEND, status_code=200)

@@ -22,10 +22,12 @@ async def test_preview_counts_cost_and_fills_per_customer(make_user, actor_for, 
     amy = await _sales(make_user, actor_for)
     a = await make_customer(amy, "珠海建慧贸易有限公司", "李四", "13800138000")
     b = await make_customer(amy, "广州恒信科技", "王五", "+86 139 0013 9000", "020-12345678")
-    out = await compose.preview(amy, SendIn(text="{联系人}您好，{客户名称}的报价已发出。", customer_ids=[a, b]), now=NOON)
+    text = "{联系人}您好，{客户名称}的报价已发出。"
+    out = await compose.preview(amy, SendIn(text=text, customer_ids=[a, b]), now=NOON)
     assert out.recipients == 2 and out.encoding == "UCS-2" and out.parts_total == 2
     assert out.cost == "¥0.10" and out.cost_fen == 10
-    assert [s.text for s in out.samples] == ["李四您好，珠海建慧贸易有限公司的报价已发出。", "王五您好，广州恒信科技的报价已发出。"]
+    assert [s.text for s in out.samples] == [
+        "李四您好，珠海建慧贸易有限公司的报价已发出。", "王五您好，广州恒信科技的报价已发出。"]
     assert await SmsMessage.count() == 0  # a preview queues nothing
     long = await compose.preview(amy, SendIn(text="你" * 71, numbers=["13800138000"]), now=NOON)
     assert (long.parts_per_message, long.cost) == (2, "¥0.10")
@@ -126,8 +128,8 @@ async def test_signature_and_template(make_user, actor_for, sim_box):
     amy = await _sales(make_user, actor_for)
     t = await library.create(amy, TemplateIn(name="问候", body="{联系人}您好"))
     assert t.fields == ["联系人"]
-    out = await compose.preview(amy, SendIn(template_id=t.id, recipients=[RecipientIn(number="13800138000", name="张三")]),
-                                now=NOON)
+    data = SendIn(template_id=t.id, recipients=[RecipientIn(number="13800138000", name="张三")])
+    out = await compose.preview(amy, data, now=NOON)
     assert out.samples[0].text == "【外呼宝】张三您好"
 
 
