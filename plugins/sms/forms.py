@@ -22,7 +22,7 @@ def value(form: Any, key: str) -> str:
 
 
 def values(form: Any, key: str) -> list[str]:
-    return [str(v) for v in form.getall(key)] if hasattr(form, "getall") else []
+    return [str(v) for v in form.getall(key, [])] if hasattr(form, "getall") else []
 
 
 def parse_typed(text: str) -> list[RecipientIn]:
