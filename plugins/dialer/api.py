@@ -104,6 +104,31 @@ async def create_campaign(actor: Actor, data: CampaignIn) -> CampaignOut:
     return out
 
 
+async def campaign_op(actor: Actor, campaign_id: int, op: str) -> CampaignOut:
+    """start / pause / resume / stop: the database status first, then the runner (if this process has it)."""
+    out = await campaigns.transition(actor, campaign_id, op)
+    rt = runtime.current()
+    if op == "start":
+        return await after_start(actor, out)
+    if rt is None:
+        return out
+    inp = {"pause": i.Pause, "resume": i.Resume, "stop": i.Stop}[op](at=rt.clock())
+    if not rt.command(campaign_id, inp) and op == "resume":
+        return await after_start(actor, out)
+    return out
+
+
+async def dispose(actor: Actor, call_id: int, data: DispositionIn) -> CallOut:
+    out = await calls.dispose(actor, call_id, data)
+    rt = runtime.current()
+    if rt is not None:
+        if data.disposition == calls.DO_NOT_CALL:
+            rt.broadcast(i.AddDnc(at=rt.clock(), e164=out.number))
+        if out.campaign_id is not None:
+            rt.command(out.campaign_id, i.AgentReady(at=rt.clock()))
+    return out
+
+
 def _json_field(text: str, what: str) -> Any:
     try:
         return msgspec.json.decode(text or "null")
@@ -147,33 +172,19 @@ class CampaignApi(Controller):
 
     @post("/{campaign_id:int}/start", opt={"permission": RUN}, status_code=200)
     async def start(self, request: Request, campaign_id: FromPath[int]) -> CampaignOut:
-        actor = actor_of(request)
-        return await after_start(actor, await campaigns.transition(actor, campaign_id, "start"))
+        return await campaign_op(actor_of(request), campaign_id, "start")
 
     @post("/{campaign_id:int}/pause", opt={"permission": RUN}, status_code=200)
     async def pause(self, request: Request, campaign_id: FromPath[int]) -> CampaignOut:
-        out = await campaigns.transition(actor_of(request), campaign_id, "pause")
-        rt = runtime.current()
-        if rt is not None:
-            rt.command(campaign_id, i.Pause(at=rt.clock()))
-        return out
+        return await campaign_op(actor_of(request), campaign_id, "pause")
 
     @post("/{campaign_id:int}/resume", opt={"permission": RUN}, status_code=200)
     async def resume(self, request: Request, campaign_id: FromPath[int]) -> CampaignOut:
-        actor = actor_of(request)
-        out = await campaigns.transition(actor, campaign_id, "resume")
-        rt = runtime.current()
-        if rt is not None and rt.command(campaign_id, i.Resume(at=rt.clock())):
-            return out
-        return await after_start(actor, out)
+        return await campaign_op(actor_of(request), campaign_id, "resume")
 
     @post("/{campaign_id:int}/stop", opt={"permission": RUN}, status_code=200)
     async def stop(self, request: Request, campaign_id: FromPath[int]) -> CampaignOut:
-        out = await campaigns.transition(actor_of(request), campaign_id, "stop")
-        rt = runtime.current()
-        if rt is not None:
-            rt.command(campaign_id, i.Stop(at=rt.clock()))
-        return out
+        return await campaign_op(actor_of(request), campaign_id, "stop")
 
     @post("/{campaign_id:int}/takeover", opt={"permission": RUN}, status_code=200)
     async def takeover(self, request: Request, campaign_id: FromPath[int],
@@ -218,15 +229,7 @@ class CallApi(Controller):
 
     @post("/{call_id:int}/disposition", opt={"permission": READ}, status_code=200)
     async def disposition(self, request: Request, call_id: FromPath[int], data: JSONBody[DispositionIn]) -> CallOut:
-        actor = actor_of(request)
-        out = await calls.dispose(actor, call_id, data)
-        rt = runtime.current()
-        if rt is not None:
-            if data.disposition == calls.DO_NOT_CALL:
-                rt.broadcast(i.AddDnc(at=rt.clock(), e164=out.number))
-            if out.campaign_id is not None:
-                rt.command(out.campaign_id, i.AgentReady(at=rt.clock()))
-        return out
+        return await dispose(actor_of(request), call_id, data)
 
     @get("/{call_id:int}/recording", opt={"permission": "dialer:listen"})
     async def recording(self, request: Request, call_id: FromPath[int], download: FromQuery[bool] = False) -> File:

@@ -1,1 +1,171 @@
-PAGE_ROUTES: list = []
+"""The dialer's pages (Jinja2 + htmx): 外呼管理, live console, 拨打记录, 号码直拨, 外呼统计, 外呼语音, devices."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import msgspec
+from litestar import Request, get, post
+from litestar.datastructures import UploadFile
+from litestar.params import FromPath, FromQuery
+from litestar.plugins.htmx import ClientRedirect
+from litestar.response import Template
+
+from core.web.responses import actor_of, page
+from plugins.dialer import api, calls, campaigns, recordings, runtime, stats
+from plugins.dialer.audio import converter_note
+from plugins.dialer.errors import DialerInputError
+from plugins.dialer.schemas import CampaignIn, DeviceSpec, DispositionIn
+
+READ = {"permission": "dialer:read"}
+RUN = {"permission": "dialer:run"}
+MODES = {"prompt": "放音，可随时接听（默认）", "auto_handover": "收听 N 秒后自动转接", "manual": "仅拨号（手动）"}
+
+
+def _v(form: Any, key: str) -> str:
+    value = form.get(key, "")
+    return value.strip() if isinstance(value, str) else ""
+
+
+def _flash(message: str, *, error: bool = False) -> Template:
+    return Template(template_name="dialer/_flash.html", context={"message": message, "error": error})
+
+
+@get("/dialer", opt=READ, include_in_schema=False)
+async def campaigns_page(request: Request, customers: FromQuery[str] = "") -> Template:
+    actor = actor_of(request)
+    recs = await recordings.list_recordings(actor) if actor.can("dialer:recordings") else []
+    return page("dialer/campaigns.html", request, campaigns=await campaigns.list_campaigns(actor), recordings=recs,
+                devices=await api.devices_out(), modes=MODES, preset_customers=customers,
+                can_run=actor.can("dialer:run"), advised=campaigns.ADVISED_BATCH)
+
+
+@post("/dialer/campaigns", opt=RUN, include_in_schema=False, status_code=200)
+async def create_campaign_page(request: Request) -> Template | ClientRedirect:
+    actor = actor_of(request)
+    form = await request.form()
+    numbers: list[str] = []
+    upload = form.get("file")
+    try:
+        if isinstance(upload, UploadFile) and upload.filename:
+            numbers = campaigns.numbers_from_file(await upload.read(), upload.filename)
+        numbers += [n for n in _v(form, "numbers").replace("，", ",").replace("\n", ",").split(",") if n.strip()]
+        ids = [int(x) for x in _v(form, "customer_ids").replace("，", ",").split(",") if x.strip().isdigit()]
+        devices = [DeviceSpec(device=int(d)) for d in form.getall("device", []) if str(d).isdigit()]
+        config: dict[str, Any] = {}
+        if _v(form, "gap_s"):
+            config["gap_s"] = float(_v(form, "gap_s"))
+        if _v(form, "rotation"):
+            config["rotation"] = _v(form, "rotation")
+        if _v(form, "always") == "1":
+            config["windows"] = [["00:00", "23:59"]]
+            config["weekdays"] = [0, 1, 2, 3, 4, 5, 6]
+        data = CampaignIn(name=_v(form, "name") or "外呼任务", customer_ids=ids, numbers=numbers,
+                          recording_id=int(_v(form, "recording_id")) if _v(form, "recording_id").isdigit() else None,
+                          mode=_v(form, "mode") or "prompt", devices=devices, config=config,  # type: ignore[arg-type]
+                          start=_v(form, "start") == "1")
+        out = await api.create_campaign(actor, data)
+    except (DialerInputError, ValueError, msgspec.ValidationError) as exc:
+        return _flash(getattr(exc, "message", str(exc)), error=True)
+    return ClientRedirect(redirect_to=f"/dialer/campaigns/{out.id}")
+
+
+@get("/dialer/campaigns/{campaign_id:int}", opt=READ, include_in_schema=False)
+async def console_page(request: Request, campaign_id: FromPath[int]) -> Template:
+    actor = actor_of(request)
+    c = await campaigns.get(actor, campaign_id)
+    recent = await calls.list_calls(actor, campaign_id=campaign_id, limit=20)
+    return page("dialer/console.html", request, c=c, calls=recent, dispositions=calls.DISPOSITIONS,
+                modes=MODES, online=runtime.current() is not None)
+
+
+@post("/dialer/campaigns/{campaign_id:int}/{op:str}", opt=RUN, include_in_schema=False, status_code=200)
+async def campaign_op_page(request: Request, campaign_id: FromPath[int], op: FromPath[str]) -> Template:
+    actor = actor_of(request)
+    if op not in campaigns.TRANSITIONS:
+        return _flash("未知操作 / unknown operation", error=True)
+    try:
+        out = await api.campaign_op(actor, campaign_id, op)
+    except DialerInputError as exc:
+        return _flash(exc.message, error=True)
+    return _flash(f"外呼任务：{out.status} {out.status_reason}")
+
+
+@post("/dialer/calls/{call_id:int}/disposition", opt=READ, include_in_schema=False, status_code=200)
+async def disposition_page(request: Request, call_id: FromPath[int]) -> Template:
+    form = await request.form()
+    import datetime as dt
+
+    nxt = _v(form, "next_contact")
+    try:
+        data = DispositionIn(disposition=_v(form, "disposition"), note=_v(form, "note"),
+                             next_contact=dt.date.fromisoformat(nxt) if nxt else None)
+        out = await api.dispose(actor_of(request), call_id, data)
+    except (DialerInputError, ValueError) as exc:
+        return _flash(getattr(exc, "message", str(exc)), error=True)
+    return _flash(f"已保存：{out.disposition} / saved")
+
+
+@get("/dialer/calls", opt=READ, include_in_schema=False)
+async def calls_page(request: Request, campaign_id: FromQuery[int | None] = None,
+                     number: FromQuery[str] = "") -> Template:
+    actor = actor_of(request)
+    rows = await calls.list_calls(actor, campaign_id=campaign_id, number=number, limit=200)
+    return page("dialer/calls.html", request, calls=rows, can_listen=actor.can("dialer:listen"),
+                dispositions=calls.DISPOSITIONS, number=number)
+
+
+@get("/dialer/customer/{customer_id:int}/calls", opt=READ, include_in_schema=False)
+async def customer_calls_tab(request: Request, customer_id: FromPath[int]) -> Template:
+    from core.customers.access import readable
+
+    actor = actor_of(request)
+    await readable(actor, customer_id)
+    rows = await calls.list_calls(actor, customer_id=customer_id, limit=100)
+    return Template(template_name="dialer/_calls_table.html",
+                    context={"calls": rows, "can_listen": actor.can("dialer:listen"), "customer_id": customer_id})
+
+
+@get("/dialer/dial", opt=RUN, include_in_schema=False)
+async def dial_page(request: Request, number: FromQuery[str] = "", customer_id: FromQuery[int | None] = None
+                    ) -> Template:
+    actor = actor_of(request)
+    recs = await recordings.list_recordings(actor) if actor.can("dialer:recordings") else []
+    return page("dialer/dial.html", request, devices=await api.devices_out(), recordings=recs, number=number,
+                customer_id=customer_id)
+
+
+@get("/dialer/stats", opt={"permission": "dialer:stats"}, include_in_schema=False)
+async def stats_page(request: Request, by: FromQuery[str] = "user") -> Template:
+    rows = await stats.stats(actor_of(request), by if by in stats.BY else "user")
+    top = max((r.dials for r in rows), default=1) or 1
+    return page("dialer/stats.html", request, rows=rows, by=by, top=top, dims=stats.BY)
+
+
+@get("/dialer/recordings", opt={"permission": "dialer:recordings"}, include_in_schema=False)
+async def recordings_page(request: Request) -> Template:
+    return page("dialer/recordings.html", request, recordings=await recordings.list_recordings(actor_of(request)),
+                note=converter_note())
+
+
+@post("/dialer/recordings", opt={"permission": "dialer:recordings"}, include_in_schema=False, status_code=200)
+async def recording_upload_page(request: Request) -> Template | ClientRedirect:
+    form = await request.form()
+    upload = form.get("file")
+    if not isinstance(upload, UploadFile):
+        return _flash("请选择音频文件 / choose an audio file", error=True)
+    try:
+        await recordings.create(actor_of(request), _v(form, "name"), await upload.read(), upload.filename or "",
+                                float(_v(form, "handover_s") or 0), _v(form, "shared") == "1")
+    except (DialerInputError, ValueError) as exc:
+        return _flash(getattr(exc, "message", str(exc)), error=True)
+    return ClientRedirect(redirect_to="/dialer/recordings")
+
+
+@get("/dialer/devices", opt={"permission": "dialer:devices"}, include_in_schema=False)
+async def devices_page(request: Request) -> Template:
+    return page("dialer/devices.html", request, devices=await api.devices_out())
+
+
+PAGE_ROUTES = [campaigns_page, create_campaign_page, console_page, campaign_op_page, disposition_page, calls_page,
+               customer_calls_tab, dial_page, stats_page, recordings_page, recording_upload_page, devices_page]
