@@ -108,3 +108,12 @@ async def drive(runner: CampaignRunner, clock: VirtualClock, seconds: float, *, 
         clock.advance(max(0.05, target - clock.now()))
         runner.send(None)
     await settle(runner)
+
+
+async def wait_for(predicate: Any, within: float = 10.0) -> None:
+    """Until `predicate()` holds (polls the event loop; for things started in another task)."""
+    with anyio.fail_after(within):
+        while True:
+            if predicate():
+                return
+            await anyio.sleep(0.01)
