@@ -53,7 +53,7 @@ def _v(form: Any, key: str) -> str:
 
 
 def _all(form: Any, key: str) -> list[str]:
-    return [v for v in form.getall(key) if isinstance(v, str) and v] if hasattr(form, "getall") else []
+    return [v for v in form.getall(key, []) if isinstance(v, str) and v] if hasattr(form, "getall") else []
 
 
 def _date(form: Any, key: str, label: str) -> dt.date | None:
