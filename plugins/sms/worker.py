@@ -141,7 +141,7 @@ async def poll_reports(settings: config.SmsSettings, now: dt.datetime) -> int:
     """Delivery reports from channels that give them (the gateway): sent → delivered, or failed."""
     done = 0
     for name, channel in registry.CHANNELS.items():
-        if channel.configured(settings):
+        if not channel.reports_delivery or channel.configured(settings):
             continue
         rows = await SmsMessage.select(SmsMessage.id, SmsMessage.provider_id).where(
             (SmsMessage.channel == name) & (SmsMessage.state == "sent") & (SmsMessage.provider_id != "")

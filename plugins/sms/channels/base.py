@@ -43,6 +43,7 @@ class Session(Protocol):
 class Channel(Protocol):
     name: str
     label: str
+    reports_delivery: bool  # whether `Session.reports` can say more than nothing
 
     def configured(self, settings: SmsSettings) -> str:
         """"" when usable, else a bilingual reason."""

@@ -126,6 +126,7 @@ class BoxSession:
 class BoxChannel:
     name = "box"
     label = "短信盒子"
+    reports_delivery = False
 
     def configured(self, settings: SmsSettings) -> str:
         if not config.box_url(settings):

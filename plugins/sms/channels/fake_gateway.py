@@ -10,10 +10,16 @@ from __future__ import annotations
 
 import itertools
 import json
+import sys
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
+
+
+class _Server(ThreadingHTTPServer):
+    request_queue_size = 128  # the default backlog of 5 drops the SYNs of a burst of new connections
+    daemon_threads = True
 
 
 class FakeGateway:
@@ -26,8 +32,7 @@ class FakeGateway:
         self.balance = "88.50"
         self._ids = itertools.count(1)
         self._lock = threading.Lock()
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
-        self._server.daemon_threads = True
+        self._server = _Server(("127.0.0.1", 0), self._handler())
         self._thread = threading.Thread(target=self._server.serve_forever, name="fake-sms-gateway", daemon=True)
 
     @property
@@ -75,6 +80,9 @@ class FakeGateway:
         gateway = self
 
         class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"  # keep-alive, as real gateways
+            disable_nagle_algorithm = True
+
             def log_message(self, format: str, *args: Any) -> None:
                 pass
 
@@ -115,3 +123,16 @@ class FakeGateway:
                     self._reply(404, {"error": "not found"})
 
         return Handler
+
+
+def main() -> None:
+    """`python -m plugins.sms.channels.fake_gateway [KEY]`: serve in its own process (no GIL shared with the
+    client, as with a real gateway); prints the URL on the first line, stops when stdin closes."""
+    gw = FakeGateway(sys.argv[1] if len(sys.argv) > 1 else "test-key")
+    with gw:
+        print(gw.url, flush=True)
+        sys.stdin.read()
+
+
+if __name__ == "__main__":
+    main()

@@ -75,6 +75,7 @@ class GatewaySession:
 class GatewayChannel:
     name = "gateway"
     label = "短信网关"
+    reports_delivery = True
 
     def configured(self, settings: SmsSettings) -> str:
         if not settings.gateway_url:
