@@ -39,8 +39,22 @@ def _minutes(hhmm: str) -> int:
     return int(hhmm[:2]) * 60 + int(hhmm[3:])
 
 
+_last: dict[int, tuple[CampaignConfig, float, bool, float]] = {}
+
+
 def window_at(now: float, cfg: CampaignConfig) -> tuple[bool, float]:
     """(True, end of the open window) or (False, start of the next window; inf if none within a year)."""
+    hit = _last.get(id(cfg))
+    if hit is not None and hit[0] is cfg and hit[1] <= now < hit[3]:
+        return hit[2], hit[3]  # same answer until the edge
+    is_open, edge = _window_at(now, cfg)
+    if len(_last) > 256:
+        _last.clear()
+    _last[id(cfg)] = (cfg, now, is_open, edge)
+    return is_open, edge
+
+
+def _window_at(now: float, cfg: CampaignConfig) -> tuple[bool, float]:
     tz = zone(cfg.tz)
     t = dt.datetime.fromtimestamp(now, tz)
     day = t.date()

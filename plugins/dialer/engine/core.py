@@ -177,6 +177,9 @@ def _ended(st: EngineState, ev: i.Ended, out: list[i.AnyAction]) -> None:
     else:
         n.status, n.result = "pending", outcome
         n.next_at = ev.at + rule.after_min * 60
+        if n.id in st.queue:  # retries go behind the fresh numbers (the scan then stops early)
+            st.queue.remove(n.id)
+            st.queue.append(n.id)
 
 
 # ---------------------------------------------------------------- decisions
@@ -290,8 +293,16 @@ def _abandon(st: EngineState, line: LineState, att: Attempt, out: list[i.AnyActi
 
 
 def _prune_queue(st: EngineState) -> None:
-    if any(st.numbers[n].status not in ("pending", "dialing") for n in st.queue[:64]):
-        st.queue = [n for n in st.queue if st.numbers[n].status in ("pending", "dialing")]
+    """Trim finished numbers off both ends (finished ones in the middle are skipped by the scan)."""
+    q, nums = st.queue, st.numbers
+    lo = 0
+    while lo < len(q) and nums[q[lo]].status not in ("pending", "dialing"):
+        lo += 1
+    hi = len(q)
+    while hi > lo and nums[q[hi - 1]].status not in ("pending", "dialing"):
+        hi -= 1
+    if lo or hi < len(q):
+        st.queue = q[lo:hi]
 
 
 def _abandon_budget_ok(st: EngineState, now: float) -> bool:
