@@ -76,7 +76,21 @@ async def one_channel(channel: str, n: int, offset: int) -> dict[str, Any]:
     }
 
 
-async def run(size: str) -> dict[str, Any]:
+def start_gateway(key: str) -> tuple[subprocess.Popen[str], str]:
+    """The fake gateway in its own process, as a real one would be: no GIL shared with the worker."""
+    proc = subprocess.Popen([sys.executable, "-m", "plugins.sms.channels.fake_gateway", key], stdin=subprocess.PIPE,
+                            stdout=subprocess.PIPE, text=True, cwd=Path(__file__).resolve().parent.parent)
+    assert proc.stdout is not None
+    return proc, proc.stdout.readline().strip()
+
+
+def stop_gateway(proc: subprocess.Popen[str]) -> None:
+    assert proc.stdin is not None
+    proc.stdin.close()
+    proc.wait(timeout=10)
+
+
+async def run(size: str, url: str, key: str) -> dict[str, Any]:
     from core.db import engine
     from core.db.migrations import migrate
     from core.perms.actor import system_actor
@@ -93,24 +107,13 @@ async def run(size: str) -> dict[str, Any]:
     await migrate()
     box = register(SimBox("bench-sms", clock=VirtualClock()))
     results = []
-    # the fake gateway runs in its own process, as a real one would: no GIL shared with the worker
-    key = "bench-key"
-    gw = subprocess.Popen([sys.executable, "-m", "plugins.sms.channels.fake_gateway", key], stdin=subprocess.PIPE,
-                          stdout=subprocess.PIPE, text=True, cwd=Path(__file__).resolve().parent.parent)
-    try:
-        assert gw.stdout is not None
-        url = gw.stdout.readline().strip()
-        await store.save(SECTION, {
-            "box_url": f"sim://{box.name}", "box_dialect": "quectel", "gateway_url": url, "gateway_key": key,
-            "sim_daily_limit": 0, "sim_monthly_limit": 0, "hours_start": "00:00", "hours_end": "00:00",
-            "default_channel": "box"}, system_actor("bench"))
-        results.append(await one_channel("box", n, 0))
-        results.append(await one_channel("gateway", n, n))
-        results[0]["box_parts_seen"] = len(box.sent_sms)
-    finally:
-        assert gw.stdin is not None
-        gw.stdin.close()
-        gw.wait(timeout=10)
+    await store.save(SECTION, {
+        "box_url": f"sim://{box.name}", "box_dialect": "quectel", "gateway_url": url, "gateway_key": key,
+        "sim_daily_limit": 0, "sim_monthly_limit": 0, "hours_start": "00:00", "hours_end": "00:00",
+        "default_channel": "box"}, system_actor("bench"))
+    results.append(await one_channel("box", n, 0))
+    results.append(await one_channel("gateway", n, n))
+    results[0]["box_parts_seen"] = len(box.sent_sms)
     if db.engine_type != "sqlite":
         await db.close_connection_pool()
     return {"bench": "sms", "size": size, "engine": db.engine_type, "recipients": n, "channels": results}
@@ -141,9 +144,11 @@ def main() -> None:
     import structlog
 
     structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.WARNING))
+    gateway, gateway_url = start_gateway("bench-key")
     try:
-        result = asyncio.run(run(args.size))
+        result = asyncio.run(run(args.size, gateway_url, "bench-key"))
     finally:
+        stop_gateway(gateway)
         if admin:
             asyncio.run(pg_admin(admin, f"DROP DATABASE IF EXISTS {SCRATCH_PG}"))
         elif url.startswith("sqlite:///"):
