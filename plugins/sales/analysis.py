@@ -23,6 +23,7 @@ import msgspec
 from piccolo.query.functions.aggregate import Count, Sum
 
 from core.customers.errors import InvalidInput
+from core.db.tx import read_tx
 from core.org.tables import Department
 from core.perms.actor import Actor
 from plugins.sales import access, search
@@ -208,16 +209,17 @@ async def report(actor: Actor, query: ListQuery, *, by: str = "owner", period: s
         raise InvalidInput(f"分组只能是 {'/'.join(DIMENSIONS)} / `by` must be one of {list(DIMENSIONS)}")
     if period not in PERIODS:
         raise InvalidInput(f"周期只能是 {'/'.join(PERIODS)} / `period` must be one of {list(PERIODS)}")
-    settings = await current_settings()
-    clause = await search.filter_clause(actor, query, access.ANALYSIS)
-    rows = await funnel(clause, settings)
-    return Report(
-        by=by, period=period, total_count=sum(r.count for r in rows), total_amount=sum((r.amount for r in rows),
-                                                                                        Decimal("0.00")),
-        total_weighted=sum((r.weighted_amount for r in rows), Decimal("0.00")), funnel=rows,
-        conversion=await conversion(clause, settings), groups=await groups(clause, by),
-        periods=await periods(clause, period),
-    )
+    async with read_tx():
+        settings = await current_settings()
+        clause = await search.filter_clause(actor, query, access.ANALYSIS)
+        rows = await funnel(clause, settings)
+        return Report(
+            by=by, period=period, total_count=sum(r.count for r in rows),
+            total_amount=sum((r.amount for r in rows), Decimal("0.00")),
+            total_weighted=sum((r.weighted_amount for r in rows), Decimal("0.00")), funnel=rows,
+            conversion=await conversion(clause, settings), groups=await groups(clause, by),
+            periods=await periods(clause, period),
+        )
 
 
 def _fmt(value: Any) -> str:

@@ -16,6 +16,7 @@ from core.customers.errors import InvalidInput, field_error
 from core.customers.ownership import user_department
 from core.customers.tables import Contact, Customer
 from core.db import write_tx
+from core.db.tx import read_tx
 from core.perms.actor import Actor
 from core.perms.scope import where_all
 from plugins.sales import access, rules
@@ -176,13 +177,14 @@ async def history_of(opportunity_id: int) -> list[HistoryOut]:
 
 
 async def detail(actor: Actor, opportunity_id: int, *, audit: bool = True) -> OpportunityOut:
-    r = await access.opportunity_in_scope(actor, opportunity_id)
-    customer = await customer_names({r["customer"]})
-    owners = await names_of({r["owner"]})
-    out = to_out(r, customer.get(r["customer"], ""), owners.get(r["owner"], "") if r["owner"] else "")
-    out.history = await history_of(opportunity_id)
-    out.followup_ids = [x["followup"] for x in await FollowupLink.select(FollowupLink.followup).where(
-        FollowupLink.opportunity == opportunity_id).order_by(FollowupLink.id)]
+    async with read_tx():
+        r = await access.opportunity_in_scope(actor, opportunity_id)
+        customer = await customer_names({r["customer"]})
+        owners = await names_of({r["owner"]})
+        out = to_out(r, customer.get(r["customer"], ""), owners.get(r["owner"], "") if r["owner"] else "")
+        out.history = await history_of(opportunity_id)
+        out.followup_ids = [x["followup"] for x in await FollowupLink.select(FollowupLink.followup).where(
+            FollowupLink.opportunity == opportunity_id).order_by(FollowupLink.id)]
     if audit:
         await record(actor, "view", "opportunity", opportunity_id)
     return out

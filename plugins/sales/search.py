@@ -11,6 +11,7 @@ from piccolo.query import OrderByRaw
 
 from core.audit.log import record
 from core.customers.errors import InvalidInput
+from core.db.tx import read_tx
 from core.host import SHANGHAI
 from core.perms.actor import Actor
 from core.perms.scope import NOTHING, where_all
@@ -141,16 +142,17 @@ def ordered(select: Any, query: ListQuery) -> Any:
 
 
 async def list_opportunities(actor: Actor, query: ListQuery, *, audit: bool = True) -> Page:
-    """One page in scope; the query and its row count go to the audit log."""
-    clause = where_all(await filter_clause(actor, query), cursor_clause(query))
-    select = Opportunity.select(*ROW_COLUMNS)
-    if clause is not None:
-        select = select.where(clause)
-    rows = await ordered(select, query).limit(query.limit + 1)
-    more = len(rows) > query.limit
-    rows = rows[: query.limit]
-    customers = await customer_names({r["customer"] for r in rows})
-    owners = await names_of({r["owner"] for r in rows if r["owner"]})
+    """One page in scope (its reads on one connection); the query and its row count go to the audit log."""
+    async with read_tx():
+        clause = where_all(await filter_clause(actor, query), cursor_clause(query))
+        select = Opportunity.select(*ROW_COLUMNS)
+        if clause is not None:
+            select = select.where(clause)
+        rows = await ordered(select, query).limit(query.limit + 1)
+        more = len(rows) > query.limit
+        rows = rows[: query.limit]
+        customers = await customer_names({r["customer"] for r in rows})
+        owners = await names_of({r["owner"] for r in rows if r["owner"]})
     items = [to_row(r, customers, owners) for r in rows]
     nxt = encode_cursor(rows[-1][query.sort], rows[-1]["id"]) if more and rows else ""
     if audit:
