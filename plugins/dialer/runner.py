@@ -28,9 +28,8 @@ from drivers.ev_fwt785 import events as ev
 from plugins.dialer import files, store
 from plugins.dialer.engine import EngineState, step
 from plugins.dialer.engine import io as i
-from plugins.dialer.followups import followup_for_call
 from plugins.dialer.live import HUB, Hub
-from plugins.dialer.tables import Call, Campaign, Recording
+from plugins.dialer.sink import DbSink, Sink
 
 log = structlog.get_logger("dialer.runner")
 Item = ev.AnyEvent | i.AnyInput | None
@@ -44,8 +43,9 @@ class LineCall(msgspec.Struct, kw_only=True):
 
 class CampaignRunner:
     def __init__(self, campaign_id: int, boxes: dict[str, Box], *, clock: Callable[[], float] = time.time,
-                 hub: Hub = HUB, tick: float = 0.25) -> None:
+                 hub: Hub = HUB, tick: float = 0.25, sink: Sink | None = None) -> None:
         self.campaign_id = campaign_id
+        self.sink: Sink = sink or DbSink()
         self.boxes = boxes
         self.clock = clock
         self.hub = hub
@@ -79,22 +79,20 @@ class CampaignRunner:
         return self._recv.statistics().current_buffer_used
 
     async def run(self) -> None:
-        campaign = await Campaign.select().where(Campaign.id == self.campaign_id).first()
-        if campaign is None:
-            raise LookupError(f"外呼任务 {self.campaign_id} 不存在 / campaign not found")
-        self.owner, self.department = campaign["owner"], campaign["department"]
-        self.device_ids = await store.device_ids()
-        prompt_path, prompt_s = await self._prompt_file(campaign["recording"])
-        state = await store.load_state(self.campaign_id)
+        setup = await self.sink.setup(self.campaign_id, self.clock())
+        self.owner, self.department = setup.owner, setup.department
+        self.device_ids = {s.device: s.device_id for s in setup.slots if s.device_id is not None}
+        prompt_path = self.sink.prompt_path(setup)
+        state = await self.sink.load_state(self.campaign_id)
         inputs: list[i.AnyInput] = []
         if state is None:
-            state = await store.create_state(campaign, self.clock(), prompt_s)
+            state = store.state_from_setup(setup, self.clock(), set(self.boxes))
         else:
             inputs += await self._recover(state)
         self.state = state
-        if state.status == "paused" and campaign["status"] == "running":
+        if state.status == "paused" and setup.status == "running":
             inputs.append(i.Resume(at=self.clock()))
-        await store.set_campaign_status(self.campaign_id, "running")
+        await self.sink.set_status(self.campaign_id, "running")
         async with anyio.create_task_group() as tg:
             for name, box in self.boxes.items():
                 await self._prepare(box, prompt_path)
@@ -107,14 +105,6 @@ class CampaignRunner:
                 tg.cancel_scope.cancel()
 
     # ------------------------------------------------------------ setup
-
-    async def _prompt_file(self, recording_id: int | None) -> tuple[Path | None, float]:
-        if recording_id is None:
-            return None, 0.0
-        rec = await Recording.select().where(Recording.id == recording_id).first()
-        if rec is None:
-            return None, 0.0
-        return files.prompts_dir() / f"{rec['stored_name']}.wav", float(rec["duration_s"])
 
     async def _prepare(self, box: Box, prompt_path: Path | None) -> None:
         try:
@@ -130,7 +120,7 @@ class CampaignRunner:
         out: list[i.AnyInput] = []
         now = self.clock()
         for key in list(state.attempts):
-            res = await store.mark_interrupted(store.attempt_key(self.campaign_id, key), now)
+            res = await self.sink.mark_interrupted(store.attempt_key(self.campaign_id, key), now)
             cause = res.cause if res is not None else "interrupted"
             out.append(i.Ended(at=now, attempt=key, answered=bool(res and res.answered), cause=cause,
                                q850=res.q850 if res else None, talk_s=res.talk_s if res else 0.0))
@@ -153,15 +143,15 @@ class CampaignRunner:
                 self.activity += 1
             inputs = []
             if any(isinstance(a, i.Dial) for a in actions):
-                await store.save_state(self.campaign_id, state)  # write-ahead: the dial is counted first
+                await self.sink.save_state(self.campaign_id, state)  # write-ahead: the dial is counted first
             for a in actions:
                 inputs += await self._execute(state, a)
-            await store.save_state(self.campaign_id, state)
+            await self.sink.save_state(self.campaign_id, state)
             await self._numbers_sync(state)
             self._publish(state, actions)
             if any(isinstance(a, i.Finished) for a in actions) and not inputs:
                 self.finished = True
-                await store.set_campaign_status(self.campaign_id, state.status)
+                await self.sink.set_status(self.campaign_id, state.status)
                 return
             if inputs:
                 continue
@@ -192,7 +182,7 @@ class CampaignRunner:
         if text != self.reason:
             self.reason = text
             status = "paused" if reason == "paused" else ("waiting" if text else "running")
-            await store.set_campaign_status(self.campaign_id, status, text)
+            await self.sink.set_status(self.campaign_id, status, text)
 
     # ------------------------------------------------------------ driver events → engine inputs
 
@@ -247,11 +237,7 @@ class CampaignRunner:
             talk_s=e.talk_s, total_s=e.total_s, listened_s=max(0.0, listened), taken_over_at=taken,
             abandoned=bool(att and att.abandon), effective=effective, recording_file=rec_file,
             recording_size=rec_size)
-        if await store.call_finished(res) and e.answered and e.talk_s > self.followup_min_s:
-            row = await Call.select(Call.id).where(Call.attempt_key == res.key).first()
-            if row:
-                path = files.calls_dir() / rec_file if rec_file else None
-                await followup_for_call(row["id"], min_talk_s=self.followup_min_s, recording=path)
+        await self.sink.call_finished(res, files.calls_dir() / rec_file if rec_file else None, self.followup_min_s)
         return [i.Ended(at=e.end_at, attempt=line.key, answered=e.answered, cause=e.cause, q850=e.q850,
                         talk_s=e.talk_s)]
 
@@ -301,7 +287,7 @@ class CampaignRunner:
         info = store.DialInfo(key=key, campaign_id=self.campaign_id, number_id=int(a.number), e164=a.e164,
                               dial_at=self.clock(), device_id=self.device_ids.get(a.box), device_name=a.box,
                               slot=a.slot, user_id=self.owner, department_id=self.department)
-        await store.call_started(info)
+        await self.sink.call_started(info)
         if box is None:
             return await self._failed(a, key, "box_disconnected", [i.LineDown(at=self.clock(), box=a.box)])
         self.calls[a.box] = LineCall(key=a.attempt)
@@ -320,7 +306,7 @@ class CampaignRunner:
 
     async def _failed(self, a: i.Dial, key: str, cause: str, extra: list[i.AnyInput]) -> list[i.AnyInput]:
         now = self.clock()
-        await store.call_finished(store.CallResult(key=key, answered=False, cause=cause, end_at=now))
+        await self.sink.call_finished(store.CallResult(key=key, answered=False, cause=cause, end_at=now))
         return [*extra, i.Ended(at=now, attempt=a.attempt, answered=False, cause=cause)]
 
     async def _alert(self, a: i.Alert) -> None:
@@ -329,8 +315,7 @@ class CampaignRunner:
                                       "campaign": self.campaign_id, "kind": "alert"})
         if a.code == "sim_blocked" and a.sim:
             box, slot = a.sim.rsplit(":", 1)
-            if box in self.device_ids:
-                await store.block_sim(self.device_ids[box], int(slot), a.message)
+            await self.sink.block_sim(self.device_ids.get(box), box, int(slot), a.message)
 
     # ------------------------------------------------------------ persistence of numbers, live frames
 
@@ -338,7 +323,7 @@ class CampaignRunner:
         changed = [n for n in state.numbers.values() if n.status not in ("pending", "dialing")
                    and n.id not in self._synced]
         for n in changed:
-            await store.update_number(int(n.id), n.status, n.result, n.attempts, 0.0)
+            await self.sink.update_number(int(n.id), n.status, n.result, n.attempts)
             self._synced.add(n.id)
 
     def frame(self, state: EngineState) -> dict[str, Any]:

@@ -28,44 +28,81 @@ def attempt_key(campaign_id: int, engine_key: str) -> str:
     return f"c{campaign_id}:{engine_key}"
 
 
-async def sims_for_campaign(devices: list[dict[str, Any]], now: float, tz: str) -> list[SimState]:
-    """SimStates for the campaign's boxes and slots, with today's usage from earlier campaigns."""
-    out: list[SimState] = []
+class SlotSetup(msgspec.Struct, kw_only=True):
+    device_id: int | None
+    device: str
+    slot: int
+    carrier: str = ""
+    limits: dict[str, Any] = {}
+    enabled: bool = True
+    blocked: bool = False
+    day_calls: int = 0
+    day_connected: int = 0
+    day_talk_s: float = 0.0
+
+
+class Setup(msgspec.Struct, kw_only=True):
+    """Everything a runner needs to start a campaign (from the database, or sent to an agent)."""
+
+    campaign_id: int
+    status: str
+    owner: int | None
+    department: int | None
+    mode: str
+    config: dict[str, Any]
+    prompt_file: str | None = None  # stored name (prompts dir) or a local path on an agent
+    prompt_s: float = 0.0
+    numbers: list[tuple[str, str]] = []
+    dnc: list[str] = []
+    history: dict[str, list[float]] = {}
+    slots: list[SlotSetup] = []
+
+
+def _json(value: Any) -> Any:
+    if isinstance(value, str):
+        return msgspec.json.decode(value or "null")
+    return value
+
+
+async def slots_for(devices: list[dict[str, Any]], now: float, tz: str) -> list[SlotSetup]:
+    """The campaign's boxes and slots (all enabled boxes when none is chosen), with today's usage."""
+    out: list[SlotSetup] = []
     today = dt.date.fromordinal(calendar.day_key(now, tz))
-    for spec in devices:
-        dev = await Device.select().where(Device.id == spec["device"]).first()
-        if dev is None or not dev["enabled"]:
-            continue
-        wanted = set(spec.get("slots") or [])
+    ids = [d["device"] for d in devices]
+    q = Device.select().where(Device.enabled == True)  # noqa: E712
+    rows = await (q.where(Device.id.is_in(ids)) if ids else q).order_by(Device.id)
+    wanted = {d["device"]: set(d.get("slots") or []) for d in devices}
+    for dev in rows:
         for row in await DeviceSlot.select().where(DeviceSlot.device == dev["id"]).order_by(DeviceSlot.slot):
-            if wanted and row["slot"] not in wanted:
+            if wanted.get(dev["id"]) and row["slot"] not in wanted[dev["id"]]:
                 continue
-            limits = limits_for(row["carrier"], _json(row["limits"]))
-            sim = SimState(key=f"{dev['name']}:{row['slot']}", box=dev["name"], slot=row["slot"], limits=limits,
-                           enabled=row["enabled"], blocked=row["blocked"])
             usage = await SimUsage.select().where((SimUsage.device == dev["id"]) & (SimUsage.slot == row["slot"])
                                                   & (SimUsage.day == today)).first()
-            if usage:
-                sim.day = today.toordinal()
-                sim.day_calls, sim.day_connected, sim.day_talk_s = usage["calls"], usage["connected"], usage["talk_s"]
-            out.append(sim)
+            out.append(SlotSetup(device_id=dev["id"], device=dev["name"], slot=row["slot"], carrier=row["carrier"],
+                                 limits=_json(row["limits"]) or {}, enabled=row["enabled"], blocked=row["blocked"],
+                                 day_calls=usage["calls"] if usage else 0,
+                                 day_connected=usage["connected"] if usage else 0,
+                                 day_talk_s=usage["talk_s"] if usage else 0.0))
     return out
 
 
-def _json(value: Any) -> dict[str, Any]:
-    if isinstance(value, str):
-        return msgspec.json.decode(value or "{}")
-    return dict(value or {})
+async def campaign_setup(campaign_id: int, now: float) -> Setup:
+    from plugins.dialer.tables import Recording
 
-
-async def create_state(campaign: dict[str, Any], now: float, prompt_s: float) -> EngineState:
-    cfg = msgspec.convert({**_json(campaign["config"]), "mode": campaign["mode"], "prompt_s": prompt_s},
-                          CampaignConfig)
+    campaign = await Campaign.select().where(Campaign.id == campaign_id).first()
+    if campaign is None:
+        raise LookupError(f"外呼任务 {campaign_id} 不存在 / campaign not found")
+    config = _json(campaign["config"]) or {}
+    prompt_file, prompt_s = None, float(config.get("prompt_s", 0.0))
+    if campaign["recording"] is not None:
+        rec = await Recording.select().where(Recording.id == campaign["recording"]).first()
+        if rec is not None:
+            prompt_file, prompt_s = f"{rec['stored_name']}.wav", float(rec["duration_s"])
     rows = await CampaignNumber.select(CampaignNumber.id, CampaignNumber.e164).where(
-        (CampaignNumber.campaign == campaign["id"]) & (CampaignNumber.state == "pending")
+        (CampaignNumber.campaign == campaign_id) & (CampaignNumber.state == "pending")
     ).order_by(CampaignNumber.position)
     e164s = [r["e164"] for r in rows]
-    dnc = {r["e164"] for r in await Dnc.select(Dnc.e164).where(Dnc.e164.is_in(e164s))} if e164s else set()
+    dnc = sorted({r["e164"] for r in await Dnc.select(Dnc.e164).where(Dnc.e164.is_in(e164s))}) if e164s else []
     history: dict[str, list[float]] = {}
     if e164s:
         since = ts(now - 86400)
@@ -73,10 +110,28 @@ async def create_state(campaign: dict[str, Any], now: float, prompt_s: float) ->
             history.setdefault(r["number"], []).append(r["dial_at"].timestamp())
     for times in history.values():
         times.sort()
-    devices = campaign["devices"]
-    devices = msgspec.json.decode(devices) if isinstance(devices, str) else devices
-    sims = await sims_for_campaign(devices, now, cfg.tz)
-    return new_state(cfg, [(str(r["id"]), r["e164"]) for r in rows], sims, dnc=dnc, history=history)
+    tz = config.get("tz", "Asia/Shanghai")
+    return Setup(campaign_id=campaign_id, status=campaign["status"], owner=campaign["owner"],
+                 department=campaign["department"], mode=campaign["mode"], config=config, prompt_file=prompt_file,
+                 prompt_s=prompt_s, numbers=[(str(r["id"]), r["e164"]) for r in rows], dnc=dnc, history=history,
+                 slots=await slots_for(_json(campaign["devices"]) or [], now, tz))
+
+
+def state_from_setup(setup: Setup, now: float, boxes: set[str] | None = None) -> EngineState:
+    """A fresh engine state (pure): only slots of `boxes` when given (the boxes this process holds)."""
+    cfg = msgspec.convert({**setup.config, "mode": setup.mode, "prompt_s": setup.prompt_s}, CampaignConfig)
+    today = calendar.day_key(now, cfg.tz)
+    sims = []
+    for s in setup.slots:
+        if boxes is not None and s.device not in boxes:
+            continue
+        sim = SimState(key=f"{s.device}:{s.slot}", box=s.device, slot=s.slot, limits=limits_for(s.carrier, s.limits),
+                       enabled=s.enabled, blocked=s.blocked)
+        if s.day_calls or s.day_connected:
+            sim.day, sim.day_calls = today, s.day_calls
+            sim.day_connected, sim.day_talk_s = s.day_connected, s.day_talk_s
+        sims.append(sim)
+    return new_state(cfg, setup.numbers, sims, dnc=setup.dnc, history=setup.history)
 
 
 async def load_state(campaign_id: int) -> EngineState | None:
