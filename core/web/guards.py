@@ -21,7 +21,7 @@ async def access_guard(connection: ASGIConnection, handler: BaseRouteHandler) ->
     permission = opt.get("permission")
     if permission and not actor.can(permission):
         raise PermissionDeniedException(f"没有权限 / permission required: {permission}")
-    if connection.scope["method"] in UNSAFE and not opt.get("allow_read_only"):
+    if connection.scope.get("method") in UNSAFE and not opt.get("allow_read_only"):
         licence = host.current().licence
         if licence.read_only:
             raise PermissionDeniedException(

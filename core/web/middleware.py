@@ -57,14 +57,15 @@ def client_ip(scope: Scope) -> str:
 
 
 class RequestContextMiddleware(ASGIMiddleware):
-    scopes = (ScopeType.HTTP,)
+    scopes = (ScopeType.HTTP, ScopeType.WEBSOCKET)
 
     async def handle(self, scope: Scope, receive: Receive, send: Send, next_app: ASGIApp) -> None:
         started = time.perf_counter()
         request_id = secrets.token_hex(8)
         scope[REQUEST_ID_KEY] = request_id  # type: ignore[literal-required]
         structlog.contextvars.clear_contextvars()
-        structlog.contextvars.bind_contextvars(request_id=request_id, method=scope["method"], path=scope["path"])
+        method = scope.get("method", "WEBSOCKET")
+        structlog.contextvars.bind_contextvars(request_id=request_id, method=method, path=scope["path"])
         status = {"code": 500}
 
         async def send_wrapper(message: Message) -> None:
@@ -107,7 +108,9 @@ class RequestContextMiddleware(ASGIMiddleware):
         set_language(lang if lang in LANGUAGES else DEFAULT_LANG)
         if scope["user"] is not None:
             structlog.contextvars.bind_contextvars(user_id=scope["user"].user_id)
-        if scope["method"] in UNSAFE:
+        if scope["type"] == ScopeType.WEBSOCKET and scope["auth"] and scope["auth"]["kind"] == "session":
+            self._check_origin(conn)  # cross-site websocket hijacking
+        if scope.get("method") in UNSAFE:
             self._check_origin(conn)
             if scope["auth"] and scope["auth"]["kind"] == "session" and scope["path"] not in CSRF_EXEMPT:
                 sent = conn.headers.get(CSRF_HEADER, "")
