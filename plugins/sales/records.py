@@ -208,7 +208,7 @@ async def _changes(actor: Actor, before: dict[str, Any], patch: OpportunityPatch
     _check_choices(settings, {k: fields[k] for k in ("source", "importance", "type", "needs") if k in fields}, errors)
     changed = {k for k in ("stage", "state") if k in fields and fields[k] != before[k]}
     resolved = rules.resolve(settings, fields.get("stage", before["stage"]), fields.get("state", before["state"]),
-                             changed, errors)
+                             changed, errors, outcome=before["outcome"])
     after |= {"stage": resolved.stage, "state": resolved.state, "outcome": resolved.outcome}
     start = after.get("start_date", before["start_date"])
     rules.check_dates(start, after.get("expected_close", before["expected_close"]), errors)

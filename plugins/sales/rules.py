@@ -24,8 +24,11 @@ class Resolved(msgspec.Struct, kw_only=True):
 
 
 def resolve(settings: SalesSettings, stage: str, state: str, changed: set[str],
-            errors: list[dict[str, Any]], row: int | None = None) -> Resolved:
+            errors: list[dict[str, Any]], row: int | None = None, *, outcome: str = "open") -> Resolved:
+    """`outcome` is the current one: kept for a stage since removed from the settings, when it is not changed."""
     st = settings.stage(stage)
+    if st is None and not changed:
+        return Resolved(stage=stage, state=state, outcome=outcome)
     if st is None:
         names = "、".join(settings.stage_names())
         errors.append(field_error("阶段", f"未知的阶段“{stage}”，可选：{names}",

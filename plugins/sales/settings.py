@@ -42,6 +42,13 @@ class SalesSettings(msgspec.Struct, kw_only=True):
     need_states: list[str] = msgspec.field(default_factory=lambda: ["待跟进", "跟进中", "已满足", "已放弃"])
     close_warn_days: Annotated[int, msgspec.Meta(ge=0, le=365)] = 7
 
+    def __post_init__(self) -> None:
+        names = [s.name for s in self.stages]
+        if not names or len(set(names)) != len(names):
+            raise ValueError("阶段不能为空且不能重名 / stages must be non-empty and unique")
+        if not any(s.outcome == "open" for s in self.stages):
+            raise ValueError("至少需要一个进行中的阶段 / at least one open stage is needed")
+
     def stage(self, name: str) -> Stage | None:
         return next((s for s in self.stages if s.name == name), None)
 
@@ -63,4 +70,4 @@ SECTION = SettingsSection(key="sales", label="销售设置", schema=SalesSetting
 
 async def current() -> SalesSettings:
     settings: SalesSettings = await load(SECTION)
-    return settings if settings.stages else SalesSettings()
+    return settings

@@ -163,3 +163,31 @@ async def test_needs_with_reminder_cycle(make_user, client_for):
         assert (await c.get("/api/v1/needs")).json() == []
         r = await c.post("/api/v1/needs", json={"customer_id": cid, "title": "偷偷加"})
         assert r.status_code == 400
+
+
+async def test_settings_stages_openapi_and_personal_edition(make_user, client_for):
+    from core.licence import Edition
+    from tests.conftest import install_licence
+
+    admin = await make_user("root", "admin")
+    async with client_for(admin) as c:
+        cid = await _customer(c)
+        oid = (await c.post("/api/v1/opportunities", json={"name": "甲", "customer_id": cid})).json()["id"]
+        stages = [{"name": "初步接触", "probability": 5}, {"name": "成交", "probability": 100, "outcome": "won"}]
+        r = await c.put("/api/v1/settings/sales", json={"stages": stages})
+        assert r.status_code == 200, r.text
+        r = await c.put("/api/v1/settings/sales", json={"stages": [*stages, stages[0]]})
+        assert r.status_code == 400 and "重名" in r.text
+        # an opportunity in a stage that no longer exists can still be edited, and moved to a new stage
+        assert (await c.patch(f"/api/v1/opportunities/{oid}", json={"amount": "5"})).status_code == 200
+        r = await c.patch(f"/api/v1/opportunities/{oid}", json={"stage": "成交"})
+        assert r.json()["state"] == "已完成", r.text
+        r = await c.post("/api/v1/opportunities", json={"name": "乙", "customer_id": cid})
+        assert r.json()["stage"] == "初步接触" and r.json()["probability"] == 5
+        assert (await c.get("/admin/settings")).status_code == 200
+        paths = (await c.get("/schema/openapi.json")).json()["paths"]
+        assert {"/api/v1/opportunities", "/api/v1/needs", "/api/v1/opportunities/analysis"} <= set(paths)
+    install_licence(edition=Edition.PERSONAL, seats=1)
+    async with client_for(admin) as c:
+        assert (await c.get("/api/v1/opportunities")).status_code == 200
+        assert (await c.get("/sales/analysis")).status_code == 403
