@@ -17,7 +17,7 @@ from litestar.response import File, ServerSentEvent, ServerSentEventMessage
 from core.customers.phones import InvalidPhone, normalise
 from core.perms.actor import Actor
 from core.web.responses import actor_of
-from plugins.dialer import calls, campaigns, files, recordings, runtime, stats
+from plugins.dialer import agent_server, calls, campaigns, files, recordings, runtime, stats
 from plugins.dialer.audio import converter_note
 from plugins.dialer.engine import io as i
 from plugins.dialer.errors import DialerInputError
@@ -84,13 +84,16 @@ class NumberOut(msgspec.Struct, kw_only=True):
 
 
 async def after_start(actor: Actor, out: CampaignOut) -> CampaignOut:
-    rt = runtime.current()
-    if rt is None:
-        from plugins.dialer import store
+    """Run it here (in-process runtime), or on a connected agent; else it waits with the reason."""
+    from plugins.dialer import store
 
-        await store.set_campaign_status(out.id, "waiting", runtime.NO_BOX)
-    else:
+    rt = runtime.current()
+    if rt is not None:
         rt.start(out.id)
+    elif await agent_server.HUB.command(out.id, "start"):
+        await store.set_campaign_status(out.id, "running", "由电话助手运行 / run by the agent")
+    else:
+        await store.set_campaign_status(out.id, "waiting", runtime.NO_BOX)
     return await campaigns.get(actor, out.id)
 
 
@@ -110,7 +113,9 @@ async def campaign_op(actor: Actor, campaign_id: int, op: str) -> CampaignOut:
     rt = runtime.current()
     if op == "start":
         return await after_start(actor, out)
-    if rt is None:
+    if rt is None or campaign_id not in rt.runners:
+        if not await agent_server.HUB.command(campaign_id, op) and op == "resume":
+            return await after_start(actor, out)
         return out
     inp = {"pause": i.Pause, "resume": i.Resume, "stop": i.Stop}[op](at=rt.clock())
     if not rt.command(campaign_id, inp) and op == "resume":
@@ -120,6 +125,10 @@ async def campaign_op(actor: Actor, campaign_id: int, op: str) -> CampaignOut:
 
 async def dispose(actor: Actor, call_id: int, data: DispositionIn) -> CallOut:
     out = await calls.dispose(actor, call_id, data)
+    if data.disposition == calls.DO_NOT_CALL:
+        await agent_server.HUB.broadcast("dnc", out.number)
+    if out.campaign_id is not None:
+        await agent_server.HUB.command(out.campaign_id, "ready")
     rt = runtime.current()
     if rt is not None:
         if data.disposition == calls.DO_NOT_CALL:
@@ -194,6 +203,8 @@ class CampaignApi(Controller):
         rt = runtime.current()
         runner = rt.runners.get(campaign_id) if rt else None
         if rt is None or runner is None or runner.state is None:
+            if await agent_server.HUB.command(campaign_id, "takeover", (data.line or "") if data else ""):
+                return ActionOut(ok=True, message="agent")
             return ActionOut(ok=False, message="外呼任务未在运行 / the campaign is not running")
         line = data.line if data and data.line else next(
             (ln.box for ln in runner.state.lines.values() if ln.status in ("answered", "prompt")), None)

@@ -237,7 +237,7 @@ OP_ZH = {"start": "开始", "pause": "暂停", "resume": "继续", "stop": "停�
 TRANSITIONS = {
     "start": ({"draft"}, "running"),
     "pause": ({"running", "waiting"}, "paused"),
-    "resume": ({"paused"}, "running"),
+    "resume": ({"paused", "waiting"}, "running"),
     "stop": ({"draft", "running", "waiting", "paused"}, "stopped"),
 }
 

@@ -1,0 +1,216 @@
+"""The server's side of the agent link: `/api/v1/dialer/agent/ws` (results up, commands down), the
+campaign setup an agent downloads, and the idempotent ingest of what agents upload."""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import secrets
+from typing import Any
+
+import anyio
+import msgspec
+import structlog
+from litestar import Request, WebSocket, get, websocket
+from litestar.exceptions import WebSocketDisconnect
+from litestar.params import FromPath
+
+from core.auth import tokens
+from core.auth.actors import load_actor
+from core.db import write_tx
+from core.perms.actor import Actor
+from core.web.responses import actor_of
+from plugins.dialer import campaigns, files, store
+from plugins.dialer.agent_protocol import Ack, Batch, Command, Item, decode, encode
+from plugins.dialer.followups import followup_for_call
+from plugins.dialer.tables import Call, Campaign, Device, DeviceSlot
+
+log = structlog.get_logger("dialer.agent_server")
+
+
+class Hello(msgspec.Struct, kw_only=True, frozen=True):
+    agent: str
+    devices: list[str]
+
+
+class SetupOut(msgspec.Struct, kw_only=True):
+    setup: store.Setup
+    prompt: str = ""  # base64 WAV
+
+
+class AgentLink:
+    def __init__(self, name: str, actor: Actor, devices: list[str], socket: WebSocket) -> None:
+        self.name, self.actor, self.devices, self.socket = name, actor, devices, socket
+
+    async def send(self, cmd: Command) -> None:
+        await self.socket.send_bytes(encode(cmd))
+
+
+class AgentHub:
+    def __init__(self) -> None:
+        self.links: dict[str, AgentLink] = {}
+        self.high: dict[str, int] = {}  # agent → highest sequence number applied
+
+    def for_devices(self, names: set[str]) -> AgentLink | None:
+        for link in self.links.values():
+            if names and names <= set(link.devices):
+                return link
+        return None
+
+    async def command(self, campaign_id: int, op: str, arg: str = "") -> bool:
+        names = await campaign_devices(campaign_id)
+        link = self.for_devices(names) if names else next(iter(self.links.values()), None)
+        if link is None:
+            return False
+        try:
+            await link.send(Command(op=op, campaign=campaign_id, arg=arg))
+        except Exception:  # the link just died; the agent gets the state on reconnect
+            return False
+        return True
+
+    async def broadcast(self, op: str, arg: str = "") -> None:
+        for link in list(self.links.values()):
+            try:
+                await link.send(Command(op=op, arg=arg))
+            except Exception:
+                pass
+
+
+HUB = AgentHub()
+
+
+async def campaign_devices(campaign_id: int) -> set[str]:
+    row = await Campaign.select(Campaign.devices).where(Campaign.id == campaign_id).first()
+    specs = store._json(row["devices"]) if row else []
+    ids = [s["device"] for s in specs or []]
+    if not ids:
+        return set()
+    return {r["name"] for r in await Device.select(Device.name).where(Device.id.is_in(ids))}
+
+
+async def register_devices(agent: str, names: list[str], actor: Actor) -> None:
+    async with write_tx():
+        for name in names:
+            if await Device.exists().where(Device.name == name):
+                continue
+            dev = (await Device.insert(Device(name=name, url=f"agent://{agent}/{name}", dialect="auto",
+                                              owner=actor.user_id, department=actor.department_id,
+                                              created_at=dt.datetime.now(dt.UTC))).returning(Device.id))[0]["id"]
+            for k in range(1, 6):
+                await DeviceSlot.insert(DeviceSlot(device=dev, slot=k, limits={}))
+
+
+async def ingest_item(item: Item) -> None:
+    """Apply one uploaded message; every kind is idempotent (keyed by attempt or number)."""
+    d = item.msg.detail
+    kind = d.get("kind")
+    if kind == "started":
+        await store.call_started(msgspec.convert(d["info"], store.DialInfo))
+    elif kind == "finished":
+        res = msgspec.convert(d["result"], store.CallResult)
+        path = None
+        if d.get("recording"):
+            name = secrets.token_hex(16) + ".wav"
+            path = files.calls_dir() / name
+            await anyio.Path(path.parent).mkdir(parents=True, exist_ok=True)
+            await anyio.Path(path).write_bytes(base64.b64decode(d["recording"]))
+            res = msgspec.structs.replace(res, recording_file=name, recording_size=path.stat().st_size)
+        if await store.call_finished(res):
+            await _count(item.msg.campaign)
+            threshold = d.get("followup_min_s")
+            if threshold is not None and res.answered and res.talk_s > threshold:
+                row = await Call.select(Call.id).where(Call.attempt_key == res.key).first()
+                if row:
+                    await followup_for_call(row["id"], min_talk_s=threshold, recording=path)
+    elif kind == "number":
+        await store.update_number(d["id"], d["status"], d["result"], d["attempts"], 0.0)
+    elif kind == "status" and item.msg.campaign is not None:
+        await store.set_campaign_status(item.msg.campaign, d["status"], d.get("reason", ""))
+    elif kind == "block":
+        dev = await Device.select(Device.id).where(Device.name == d["device"]).first()
+        if dev:
+            await store.block_sim(dev["id"], d["slot"], d["reason"])
+
+
+async def _count(campaign_id: int | None) -> None:
+    if campaign_id is None:
+        return
+    where = Call.campaign == campaign_id
+    async with write_tx():
+        await Campaign.update({
+            Campaign.dialed: await Call.count().where(where),
+            Campaign.answered: await Call.count().where(where & (Call.answered == True)),  # noqa: E712
+            Campaign.effective: await Call.count().where(where & (Call.effective == True)),  # noqa: E712
+        }).where(Campaign.id == campaign_id)
+
+
+async def ingest_batch(hub: AgentHub, batch: Batch) -> int:
+    """Apply what is new in the batch in order; returns the sequence number to acknowledge."""
+    high = hub.high.get(batch.agent, 0)
+    for item in sorted(batch.items, key=lambda x: x.seq):
+        if item.seq <= high:
+            continue
+        await ingest_item(item)
+        high = item.seq
+    hub.high[batch.agent] = high
+    return high
+
+
+async def _auth(socket: WebSocket) -> Actor | None:
+    header = socket.headers.get("authorization", "")
+    secret = header[7:].strip() if header.lower().startswith("bearer ") else socket.query_params.get("token", "")
+    found = await tokens.lookup(secret) if secret else None
+    if not found:
+        return None
+    actor = await load_actor(found[1], token_id=found[0])
+    return actor if actor is not None and actor.can("dialer:run") else None
+
+
+@websocket("/api/v1/dialer/agent/ws", opt={"public": True})
+async def agent_ws(socket: WebSocket) -> None:
+    """Authenticated by the Bearer token itself (the HTTP middleware does not see websockets)."""
+    actor = await _auth(socket)
+    if actor is None:
+        await socket.close(code=4401, reason="token required")
+        return
+    await socket.accept()
+    link: AgentLink | None = None
+    try:
+        hello = msgspec.json.decode(await socket.receive_bytes(), type=Hello)
+        await register_devices(hello.agent, hello.devices, actor)
+        link = AgentLink(hello.agent, actor, hello.devices, socket)
+        HUB.links[hello.agent] = link
+        await socket.send_bytes(encode(Ack(upto=HUB.high.get(hello.agent, 0))))
+        for row in await Campaign.select(Campaign.id).where(Campaign.status == "waiting"):
+            names = await campaign_devices(row["id"])
+            if names and names <= set(hello.devices):
+                await link.send(Command(op="start", campaign=row["id"]))
+                await store.set_campaign_status(row["id"], "running", "由电话助手运行 / run by the agent")
+        while True:
+            msg = decode(await socket.receive_bytes())
+            if isinstance(msg, Batch):
+                upto = await ingest_batch(HUB, msg)
+                await socket.send_bytes(encode(Ack(upto=upto)))
+    except (WebSocketDisconnect, anyio.EndOfStream, anyio.ClosedResourceError):
+        pass
+    finally:
+        if link is not None and HUB.links.get(link.name) is link:
+            del HUB.links[link.name]
+
+
+@get("/api/v1/dialer/agent/campaigns/{campaign_id:int}/setup", opt={"permission": "dialer:run"}, tags=["dialer"])
+async def agent_setup(request: Request, campaign_id: FromPath[int]) -> SetupOut:
+    """What an agent needs to run a campaign: numbers, settings, SIM slots and limits, DNC, the prompt."""
+    await campaigns.get_row(actor_of(request), campaign_id)
+    import time
+
+    setup = await store.campaign_setup(campaign_id, time.time())
+    prompt = ""
+    if setup.prompt_file:
+        path = anyio.Path(files.prompts_dir() / setup.prompt_file)
+        if await path.exists():
+            prompt = base64.b64encode(await path.read_bytes()).decode()
+    return SetupOut(setup=setup, prompt=prompt)
+
+
+AGENT_ROUTES: list[Any] = [agent_ws, agent_setup]
