@@ -118,6 +118,8 @@ async def test_customer_tab_pages_and_htmx_forms(make_user, client_for):
             assert (await c.get(url)).status_code == 200, url
         timeline = (await c.get(f"/api/v1/customers/{cid}/timeline")).json()
         assert {"opportunity", "opportunity_stage", "need"} <= {e["kind"] for e in timeline}
+        await c.get("/lang/en")
+        assert "Stage and state history" in (await c.get(f"/sales/opportunities/{oid}")).text
 
 
 async def test_import_all_or_nothing_and_export_round_trip(make_user, make_department, client_for):
