@@ -335,7 +335,6 @@ def main() -> None:
         asyncio.run(pg_admin(admin, f"CREATE DATABASE {SCRATCH_PG}"))
     os.environ["WAIHUBAO_DATABASE_URL"] = url
     os.environ.setdefault("PICCOLO_CONF", "core.db.piccolo_conf")
-    os.environ["WAIHUBAO_LICENCE_FILE"] = str(Path(tempfile.mkdtemp(prefix="wh-bench-lic-")) / "none.lic")
     import logging
 
     import structlog
@@ -349,6 +348,7 @@ def main() -> None:
         elif url.startswith("sqlite:///"):
             for suffix in ("", "-wal", "-shm"):
                 Path(url.removeprefix("sqlite:///") + suffix).unlink(missing_ok=True)
+            Path(url.removeprefix("sqlite:///")).parent.rmdir()
     print_table(result)
     print(json.dumps(result, ensure_ascii=False))
 
