@@ -34,7 +34,13 @@ def _session_cookie(value: str, max_age: int | None = None) -> Cookie:
 
 
 def _safe_next(target: str | None) -> str:
-    return target if target and target.startswith("/") and not target.startswith("//") else "/"
+    """A local path to go back to, or "/". Browsers read `/\\host` as `//host`, so backslashes and
+    control characters are refused along with `//` and absolute URLs."""
+    if not target or not target.startswith("/") or target.startswith("//"):
+        return "/"
+    if "\\" in target or any(ord(ch) < 32 for ch in target):
+        return "/"
+    return target
 
 
 class LoginIn(msgspec.Struct):
