@@ -9,6 +9,8 @@ database, so a restart loses nothing; a row found still `sending` after its leas
 from __future__ import annotations
 
 import datetime as dt
+import time
+from contextlib import AsyncExitStack
 from typing import Any
 
 import anyio
@@ -24,6 +26,7 @@ from plugins.sms.tables import SmsMessage
 
 log = structlog.get_logger(__name__)
 LEASE = dt.timedelta(minutes=5)
+RENEW_AFTER_S = 60.0
 CHUNK = 100
 REPORT_WINDOW = dt.timedelta(days=3)
 INTERRUPTED = ("发送过程中断（可能已发出），为避免重复未自动重发，请核实后手动重发 / "
@@ -56,9 +59,22 @@ async def claim(now: dt.datetime, limit: int = CHUNK) -> list[dict[str, Any]]:
             SmsMessage.attempts)
 
 
+async def _renew(ids: list[int], until: dt.datetime) -> None:
+    async with write_tx():
+        await SmsMessage.update({SmsMessage.claimed_until: until}).where(
+            SmsMessage.id.is_in(ids) & (SmsMessage.state == "sending"))
+
+
 async def _send_all(session: Session, rows: list[dict[str, Any]], blocked: set[str],
-                    results: dict[int, Outcome]) -> None:
+                    results: dict[int, Outcome], claimed_at: dt.datetime) -> None:
+    started = time.monotonic()
+    renewed = [started]
+
     async def one(row: dict[str, Any]) -> None:
+        if time.monotonic() - renewed[0] > RENEW_AFTER_S:  # a slow modem: keep the lease of what is left
+            renewed[0] = time.monotonic()
+            left = [r["id"] for r in rows if r["id"] not in results]
+            await _renew(left, claimed_at + LEASE + dt.timedelta(seconds=renewed[0] - started))
         if row["number"] in blocked:
             results[row["id"]] = Outcome(ok=False, retryable=False, error=OPTED_OUT)
             return
@@ -114,27 +130,49 @@ async def _record(rows: list[dict[str, Any]], results: dict[int, Outcome], setti
             await counters.bump("sim", sim, day, parts)
 
 
-async def _process(rows: list[dict[str, Any]], settings: config.SmsSettings, now: dt.datetime,
-                   out: DrainOut) -> None:
+class Sessions:
+    """Channel sessions opened once per drain and shared by its chunks (one box connection, one HTTP pool)."""
+
+    def __init__(self, stack: AsyncExitStack, settings: config.SmsSettings, now: dt.datetime) -> None:
+        self.stack = stack
+        self.settings = settings
+        self.now = now
+        self.open: dict[str, Session] = {}
+        self.broken: dict[str, str] = {}
+
+    async def get(self, name: str) -> Session | str:
+        """The session, or why there is none (bilingual)."""
+        if name in self.open:
+            return self.open[name]
+        if name in self.broken:
+            return self.broken[name]
+        channel = registry.CHANNELS.get(name)
+        reason = channel.configured(self.settings) if channel else f"未知的短信通道 {name} / unknown channel {name}"
+        if channel is None or reason:
+            self.broken[name] = reason
+            return reason
+        try:
+            self.open[name] = await self.stack.enter_async_context(channel.open(self.settings, self.now))
+        except ChannelUnavailable as exc:
+            self.broken[name] = str(exc)
+            return str(exc)
+        return self.open[name]
+
+
+async def _process(rows: list[dict[str, Any]], sessions: Sessions, out: DrainOut) -> None:
     by_channel: dict[str, list[dict[str, Any]]] = {}
     for row in rows:
-        by_channel.setdefault(row["channel"] or settings.default_channel, []).append(row)
+        by_channel.setdefault(row["channel"] or sessions.settings.default_channel, []).append(row)
     results: dict[int, Outcome] = {}
     blocked = await optout.opted_out([r["number"] for r in rows])
     for name, group in by_channel.items():
-        channel = registry.CHANNELS.get(name)
-        reason = channel.configured(settings) if channel else f"未知的短信通道 {name} / unknown channel {name}"
-        if channel is None or reason:
+        session = await sessions.get(name)
+        if isinstance(session, str):
             for row in group:
-                results[row["id"]] = Outcome(ok=False, error=reason)
+                results[row["id"]] = Outcome(ok=False, error=session)
             continue
-        try:
-            async with channel.open(settings, now) as session:
-                await _send_all(session, group, blocked, results)
-        except ChannelUnavailable as exc:
-            for row in group:
-                results.setdefault(row["id"], Outcome(ok=False, error=str(exc)))
-    await _record(rows, results, settings, now, out)
+        await _send_all(session, group, blocked, results, sessions.now)
+    await _record(rows, results, sessions.settings, sessions.now, out)
 
 
 async def poll_reports(settings: config.SmsSettings, now: dt.datetime) -> int:
@@ -177,12 +215,14 @@ async def drain(*, now: dt.datetime | None = None, max_messages: int | None = No
     settings = await config.current()
     out = DrainOut(interrupted=await recover_interrupted(now))
     if config.within_hours(settings, now.astimezone(SHANGHAI)):
-        while max_messages is None or out.claimed < max_messages:
-            rows = await claim(now, CHUNK if max_messages is None else min(CHUNK, max_messages - out.claimed))
-            if not rows:
-                break
-            out.claimed += len(rows)
-            await _process(rows, settings, now, out)
+        async with AsyncExitStack() as stack:
+            sessions = Sessions(stack, settings, now)
+            while max_messages is None or out.claimed < max_messages:
+                rows = await claim(now, CHUNK if max_messages is None else min(CHUNK, max_messages - out.claimed))
+                if not rows:
+                    break
+                out.claimed += len(rows)
+                await _process(rows, sessions, out)
     out.delivered = await poll_reports(settings, now)
     return out
 
