@@ -168,13 +168,15 @@ async def test_demo_data_seeds_opportunities_for_demo_users(db, make_user, make_
     assert await Need.count() == 1
 
 
-async def test_number_is_unique_per_day_under_concurrency(make_user, actor_for, client_for):
+async def test_number_is_unique_per_day_under_concurrency(make_user, actor_for):
     import anyio
 
+    from core.customers.records import create_customer
+    from core.customers.schemas import CustomerIn
+
     amy = await make_user("amy", "sales")
-    async with client_for(amy) as c:
-        cid = await _customer(c)
     actor = await actor_for(amy)
+    cid = (await create_customer(actor, CustomerIn(name="并发客户")))["id"]
     numbers: list[str] = []
 
     async def one(i: int) -> None:
