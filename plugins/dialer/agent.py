@@ -127,7 +127,7 @@ class Agent:
                 async with websockets.connect(ws_url(self.server),
                                               additional_headers={"Authorization": f"Bearer {self.token}"}) as ws:
                     await ws.send(msgspec.json.encode({"agent": self.name, "devices": sorted(self.boxes)}))
-                    self.connected, delay = True, 0.5
+                    delay = 0.5
                     async with anyio.create_task_group() as tg:
                         tg.start_soon(self._reader, ws, tg)
                         try:
@@ -148,6 +148,7 @@ class Agent:
             async for raw in ws:
                 msg = decode(raw)
                 if isinstance(msg, Ack):
+                    self.connected = True  # the server has registered us (its first Ack follows the hello)
                     before = len(self.outbox.items)
                     self.outbox.ack(msg.upto)
                     self.uploaded += before - len(self.outbox.items)
