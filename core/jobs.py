@@ -76,7 +76,11 @@ async def run_due(jobs: list[Job], now: dt.datetime | None = None) -> list[str]:
     return ran
 
 
-async def scheduler_loop(jobs: list[Job]) -> None:
-    while True:
+async def scheduler_loop(jobs: list[Job], stop: anyio.Event | None = None) -> None:
+    """Run due jobs every TICK seconds until `stop` is set; a round that has started is finished first,
+    so a shutdown never interrupts a job half-way through its writes."""
+    stop = stop or anyio.Event()
+    while not stop.is_set():
         await run_due(jobs)
-        await anyio.sleep(TICK)
+        with anyio.move_on_after(TICK):
+            await stop.wait()

@@ -33,6 +33,7 @@ from core.web.templating import configure_jinja
 STATIC_DIR = Path(__file__).parent / "static"
 TEMPLATE_DIR = Path(__file__).parent / "templates"
 log = structlog.get_logger(__name__)
+SHUTDOWN_GRACE = 10.0  # seconds a running round of jobs gets to finish at shutdown
 
 
 def create_app(*, run_jobs: bool = True, check_migrations: bool = True, manage_engine: bool = True) -> Litestar:
@@ -53,12 +54,25 @@ def create_app(*, run_jobs: bool = True, check_migrations: bool = True, manage_e
             if check_migrations:
                 await ensure_migrated()
                 await sync_builtin_roles(pm)
+            stop, scheduler_done = anyio.Event(), anyio.Event()
+
+            async def scheduler() -> None:
+                try:
+                    await scheduler_loop(collect_sync(pm.hook.jobs), stop)
+                finally:
+                    scheduler_done.set()
+
             async with anyio.create_task_group() as tg:
                 if run_jobs:
-                    tg.start_soon(scheduler_loop, collect_sync(pm.hook.jobs))
+                    tg.start_soon(scheduler)
                     for task in collect_sync(pm.hook.background_tasks):
                         tg.start_soon(task)
+                else:
+                    scheduler_done.set()
                 yield
+                stop.set()
+                with anyio.move_on_after(SHUTDOWN_GRACE):
+                    await scheduler_done.wait()  # let a running round of jobs finish its writes
                 tg.cancel_scope.cancel()
         finally:
             if manage_engine:

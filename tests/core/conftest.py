@@ -23,7 +23,7 @@ def app(db):
     from core import host
     from core.web.app import create_app
 
-    key = tuple(name for name, _ in host.current().pm.list_name_plugin())
+    key = tuple(name for name, plugin in host.current().pm.list_name_plugin() if plugin is not None)
     if key not in _apps:
         _apps[key] = create_app(run_jobs=False, manage_engine=False)
     return _apps[key]

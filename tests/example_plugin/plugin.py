@@ -9,7 +9,7 @@ from pathlib import Path
 import click
 import msgspec
 from litestar import Request, get, post
-from litestar.params import JSONBody
+from litestar.params import FromPath, JSONBody
 from litestar.response import Template
 
 from core.hookspecs import hookimpl
@@ -24,7 +24,7 @@ from core.hooktypes import (
     SettingsSection,
     TimelineEntry,
 )
-from core.perms.scope import scope_where
+from core.perms.scope import get_in_scope, scope_where
 from core.web.responses import actor_of, page
 from tests.example_plugin.tables import ExampleNote
 
@@ -57,6 +57,14 @@ async def list_notes(request: Request) -> list[NoteOut]:
     return [NoteOut(id=r["id"], text=r["text"], owner=r["owner"]) for r in await query]
 
 
+@get("/api/v1/example/notes/{note_id:int}", opt={"permission": "example:read"})
+async def get_note(request: Request, note_id: FromPath[int]) -> NoteOut:
+    """One note, or 404 when it does not exist or lies outside the caller's scope."""
+    row = await get_in_scope(actor_of(request), "example:read", ExampleNote, note_id,
+                             owner=ExampleNote.owner, department=ExampleNote.department)
+    return NoteOut(id=row["id"], text=row["text"], owner=row["owner"])
+
+
 @post("/api/v1/example/notes", opt={"permission": "example:read"}, status_code=201)
 async def create_note(request: Request, data: JSONBody[NoteIn]) -> NoteOut:
     actor = actor_of(request)
@@ -86,7 +94,7 @@ def piccolo_apps() -> list[str]:
 
 @hookimpl
 def route_handlers() -> list:
-    return [list_notes, create_note, example_page]
+    return [list_notes, get_note, create_note, example_page]
 
 
 @hookimpl
@@ -146,9 +154,21 @@ def cli_commands() -> list:
     return [hello]
 
 
+def _fail(payload) -> None:
+    raise RuntimeError(f"example handler fails on purpose: {payload!r}")
+
+
+async def _after_fail(payload) -> None:
+    SEEN["events"].append(("after-fail", payload))
+
+
 @hookimpl
 def event_handlers() -> list[EventHandler]:
-    return [EventHandler(event="example.ping", handle=lambda payload: SEEN["events"].append(payload))]
+    return [
+        EventHandler(event="example.ping", handle=lambda payload: SEEN["events"].append(payload)),
+        EventHandler(event="example.fail", handle=_fail),
+        EventHandler(event="example.fail", handle=_after_fail),
+    ]
 
 
 @hookimpl
