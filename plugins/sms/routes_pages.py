@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from litestar import Request, get, post
+from litestar.datastructures import UploadFile
 from litestar.exceptions import NotFoundException
 from litestar.params import FromPath, FromQuery, MultipartBody
 from litestar.response import Template
@@ -90,14 +92,21 @@ async def send_post(request: Request) -> Template:
     return _partial("_sent.html", out=out)
 
 
+@dataclass
+class ImportForm:
+    file: UploadFile
+    numbers: str = ""
+
+
 @post("/sms/import", opt=SEND, include_in_schema=False)
-async def import_post(data: MultipartBody[UploadForm]) -> Template:
+async def import_post(data: MultipartBody[ImportForm]) -> Template:
+    """Imported numbers are added to what is already typed in the numbers box."""
     try:
-        out = await import_file(data)
+        out = await import_file(UploadForm(file=data.file))
     except InvalidInput as exc:
         return _errors(exc)
-    text = "\n".join(f"{r.number} {r.name}".strip() for r in out.recipients)
-    return _partial("_imported.html", out=out, numbers=text)
+    lines = [data.numbers.strip(), *(f"{r.number} {r.name}".strip() for r in out.recipients)]
+    return _partial("_numbers.html", out=out, numbers="\n".join(line for line in lines if line))
 
 
 @get("/sms/sent", opt=READ, include_in_schema=False)

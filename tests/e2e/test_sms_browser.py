@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
+from playwright.async_api import expect
 
 from tests.conftest import TEST_PASSWORD
 from tests.e2e.conftest import sign_in
@@ -31,7 +34,7 @@ async def test_templated_sms_to_two_customers_through_the_simulated_box(page, ma
     await sign_in(page, "boss", TEST_PASSWORD)
     await page.goto("/sms")
     await page.select_option("select[name=template_id]", str(template.id))
-    await page.wait_for_function("document.querySelector('#sms-text').value.includes('{客户名称}')")
+    await expect(page.locator("#sms-text")).to_have_value(re.compile("客户名称"))
     await page.fill("input[name=q]", "E2E")
     await page.wait_for_selector("#picker input[name=customer_ids] >> nth=1")
     for box in await page.locator("#picker input[name=customer_ids]").all():
@@ -43,9 +46,7 @@ async def test_templated_sms_to_two_customers_through_the_simulated_box(page, ma
     page.on("dialog", lambda dialog: dialog.accept())
     await page.click("#send-button")
     await page.click("#batch-link")
-    await page.wait_for_function(
-        "document.querySelectorAll('#sms-messages td.state').length == 2 && "
-        "[...document.querySelectorAll('#sms-messages td.state')].every(td => td.innerText.trim() == '已发送')",
-        timeout=20_000)
+    # the page polls while messages are queued; the server's worker sends them through the simulated box
+    await expect(page.locator("#sms-messages td.state")).to_have_text(["已发送", "已发送"], timeout=20_000)
     text = await page.locator("#sms-messages").inner_text()
     assert "王五您好，E2E恒信科技的报价已发出" in text and "+8613800138000" in text

@@ -45,8 +45,8 @@ async def test_pages_and_forms(make_user, actor_for, client_for, make_customer, 
         r = await c.get(f"/api/v1/customers/{cid}/timeline")
         assert {"sms_out", "sms_in"} <= {e["kind"] for e in r.json()}
         csv = "手机\n13600136000\n".encode()
-        r = await c.post("/sms/import", files={"file": ("n.csv", csv, "text/csv")})
-        assert "+8613600136000" in r.text
+        r = await c.post("/sms/import", files={"file": ("n.csv", csv, "text/csv")}, data={"numbers": "13900139000"})
+        assert "13900139000\n+8613600136000" in r.text and 'id="import-status"' in r.text
 
 
 async def test_failed_send_reminder(make_user, actor_for, db):
