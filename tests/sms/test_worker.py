@@ -169,3 +169,19 @@ async def test_scheduled_and_cancelled(make_user, actor_for, sim_box):
     assert [s.text for s in box.sent_sms] == ["a"]
     batch = await logs.batch(amy, first.batch_id)
     assert batch.states == {"sent": 1}
+
+
+async def test_monthly_sim_limit_defers_to_next_month(make_user, actor_for, sim_box):
+    from plugins.sms import counters
+    from plugins.sms.channels.box import sim_key
+
+    box = await sim_box()
+    await save_settings(sim_slots="1", sim_daily_limit=0, sim_monthly_limit=10)
+    day = counters.local_day(NOON)
+    await counters.bump("sim", sim_key(f"sim://{box.name}", 1), day.replace(day=1), 10)
+    amy = await actor_for(await make_user("amy"))
+    await compose.send(amy, SendIn(text="hi", numbers=["13800138000"]), now=NOON)
+    assert (await worker.drain(now=NOON)).deferred == 1
+    row = await SmsMessage.select().first()
+    assert row["next_attempt_at"] == dt.datetime(2026, 6, 30, 16, 0, tzinfo=dt.UTC)  # 1 July, local midnight
+    assert box.sent_sms == []
