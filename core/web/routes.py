@@ -23,6 +23,8 @@ from core.licence import LicenceError, install
 from core.plugins import PluginInfo, collect, infos
 from core.web.responses import actor_of, page
 
+MAX_LICENCE_BYTES = 64 * 1024
+
 
 class Health(msgspec.Struct):
     status: str
@@ -110,7 +112,7 @@ class LicenceUpload(msgspec.Struct):
 async def licence_install(
     request: Request, data: Annotated[LicenceUpload, Body(media_type=RequestEncodingType.MULTI_PART)]
 ) -> Template:
-    text = (await data.file.read(64 * 1024)).decode("utf-8", errors="replace")
+    text = (await data.file.read(MAX_LICENCE_BYTES)).decode("utf-8", errors="replace")
     try:
         payload = install(text, host.today())
     except LicenceError as exc:
@@ -122,10 +124,20 @@ async def licence_install(
 
 @post("/api/v1/licence", tags=["system"], opt={"permission": "licence:manage", "allow_read_only": True},
       status_code=200)
-async def licence_install_api(request: Request, data: Annotated[str, Body(media_type="text/plain")]) -> LicenceOut:
-    """Install a licence (the armoured text as the body). Modules change at the next start."""
+async def licence_install_api(request: Request) -> LicenceOut:
+    """Install a licence: the armoured text as a `text/plain` body (or a JSON string). Modules change at
+    the next start."""
+    raw = await request.body()
+    if len(raw) > MAX_LICENCE_BYTES:
+        raise ValidationException("许可证文件过大 / the licence file is too large")
+    text = raw.decode("utf-8", errors="replace")
+    if request.content_type[0] == "application/json":
+        try:
+            text = msgspec.json.decode(raw, type=str)
+        except msgspec.DecodeError as exc:
+            raise ValidationException("请求体应为许可证文本 / send the licence text as the body") from exc
     try:
-        payload = install(data, host.today())
+        payload = install(text, host.today())
     except LicenceError as exc:
         raise ValidationException(str(exc)) from exc
     await record(actor_of(request), "licence", "licence", payload.lid,
