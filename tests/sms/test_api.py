@@ -115,3 +115,12 @@ async def test_hook_absent_without_the_plugin(db):
 
     bare = pluggy.PluginManager("waihubao")
     assert await call_published(bare, "sms_send", to=[], text="", actor=None, purpose="") is None
+
+
+async def test_openapi_lists_the_sms_api(make_user, client_for):
+    async with client_for(await make_user("boss", "admin")) as c:
+        r = await c.get("/schema/openapi.json")
+        assert r.status_code == 200
+        paths = {p for p in r.json()["paths"] if p.startswith("/api/v1/sms")}
+        assert {"/api/v1/sms/send", "/api/v1/sms/preview", "/api/v1/sms/messages", "/api/v1/sms/inbox",
+                "/api/v1/sms/templates", "/api/v1/sms/optouts", "/api/v1/sms/batches"} <= paths
