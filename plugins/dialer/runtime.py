@@ -183,7 +183,7 @@ async def simulated_runtime() -> None:
 
     clock = VirtualClock(start=time.time())
     callees = CalleeBook(random_model=RandomCallees(seed=int(os.environ.get("WAIHUBAO_SIM_SEED", "7")),
-                                                     answer_range=(4.0, 12.0), talk_range=(20.0, 90.0)))
+                                                     answer_range=(4.0, 12.0), talk_range=(15.0, 45.0)))
     register(SimBox(SIM_NAME, clock=clock, callees=callees))
     ticker = RealtimeTicker(clock).start()
     try:
