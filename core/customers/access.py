@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from litestar.exceptions import NotFoundException
-from piccolo.columns.combination import Or
+from piccolo.columns.combination import Or, WhereRaw
 
 from core.customers.tables import Customer, CustomerShare, Pool, PoolMember
 from core.perms.actor import Actor
@@ -23,6 +23,10 @@ POOL = "customers:pool"
 
 
 SHARE_INLINE_MAX = 2000
+# A literal, not `Customer.is_public == True`: asyncpg prepares statements, and PostgreSQL's generic
+# plan for `is_public = $1` guesses half the table matches, then walks the whole primary key to fill
+# a page (measured: 69 ms instead of 0.2 ms at 100 000 customers).
+IS_PUBLIC = WhereRaw('"customers"."is_public" = TRUE')
 
 
 async def shared_with(actor: Actor, levels: tuple[str, ...] = ("read", "edit")) -> Any:
@@ -90,14 +94,14 @@ async def read_arms(actor: Actor) -> list[Any] | None:
     base = await scope_where(actor, READ, owner=Customer.owner, department=Customer.department)
     if base is None:
         return None
-    extra = [await shared_with(actor), Customer.is_public == True, await pooled_visible(actor)]  # noqa: E712
+    extra = [await shared_with(actor), IS_PUBLIC, await pooled_visible(actor)]
     types = type_clause(actor)
     return [where_all(arm, types) for arm in (base, *extra) if arm is not None]
 
 
 async def read_where(actor: Actor) -> Any:
     """Own/department/subtree/all by role, plus shares, 公共客户 and claimable pool customers."""
-    also = any_of(await shared_with(actor), Customer.is_public == True, await pooled_visible(actor))  # noqa: E712
+    also = any_of(await shared_with(actor), IS_PUBLIC, await pooled_visible(actor))
     return where_all(
         await scope_where(actor, READ, owner=Customer.owner, department=Customer.department, also=also),
         type_clause(actor),

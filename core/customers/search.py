@@ -67,7 +67,7 @@ async def view_clause(actor: Actor, view: str) -> Any:
     if view == "pool":
         return Customer.owner.is_null() & Customer.pool.is_not_null()
     if view == "public":
-        return Customer.is_public == True  # noqa: E712
+        return access.IS_PUBLIC
     if view == "stars":
         return (
             Customer.id.is_in(CustomerStar.select(CustomerStar.customer).where(CustomerStar.user == uid))
