@@ -25,12 +25,39 @@ def _section(request: Request, key: str):
     return found
 
 
+_SCALARS = (msgspec.inspect.StrType, msgspec.inspect.IntType, msgspec.inspect.FloatType)
+_SEQUENCES = (msgspec.inspect.ListType, msgspec.inspect.SetType, msgspec.inspect.FrozenSetType,
+              msgspec.inspect.VarTupleType)
+
+
+def _form_kind(kind: msgspec.inspect.Type) -> str:
+    """How a field is edited on the page: a checkbox, a number, a line of text, one item per line, or JSON
+    (lists of records, mappings and nested Structs)."""
+    if isinstance(kind, msgspec.inspect.UnionType):
+        others = [t for t in kind.types if not isinstance(t, msgspec.inspect.NoneType)]
+        return _form_kind(others[0]) if len(others) == 1 else "json"
+    if isinstance(kind, msgspec.inspect.BoolType):
+        return "bool"
+    if isinstance(kind, msgspec.inspect.IntType | msgspec.inspect.FloatType):
+        return "number"
+    if isinstance(kind, _SEQUENCES) and isinstance(kind.item_type, _SCALARS):
+        return "lines"
+    if isinstance(kind, (msgspec.inspect.DictType, msgspec.inspect.StructType, *_SEQUENCES)):
+        return "json"
+    return "text"
+
+
 def _fields(value: Any) -> list[dict[str, Any]]:
     info = msgspec.inspect.type_info(type(value))
     out = []
     for field in info.fields:
-        kind = type(field.type).__name__
-        out.append({"name": field.name, "value": getattr(value, field.name), "kind": kind})
+        kind = _form_kind(field.type)
+        current = msgspec.to_builtins(getattr(value, field.name))
+        if kind == "lines":
+            current = "\n".join(str(item) for item in current)
+        elif kind == "json":
+            current = msgspec.json.format(msgspec.json.encode(current).decode(), indent=2)
+        out.append({"name": field.name, "value": current, "kind": kind})
     return out
 
 
@@ -61,15 +88,29 @@ async def settings_page(request: Request) -> Template:
 
 
 def _from_form(section, form: dict[str, str]) -> dict[str, Any]:
-    """Form fields are strings: turn them into the Struct's field types (booleans come from checkboxes)."""
+    """Form fields are text: turn each into what its field's type expects (booleans come from checkboxes,
+    lists one item per line, records as JSON); numbers are parsed by the lax validation."""
     info = msgspec.inspect.type_info(section.schema)
     data: dict[str, Any] = {}
     for field in info.fields:
-        kind = field.type
-        if isinstance(kind, msgspec.inspect.BoolType):
+        kind = _form_kind(field.type)
+        if kind == "bool":
             data[field.name] = form.get(field.name) in ("on", "true", "1")
-        elif field.name in form:
-            data[field.name] = form[field.name]
+            continue
+        if field.name not in form:
+            continue
+        text = form[field.name]
+        if kind == "lines":
+            data[field.name] = [line.strip() for line in text.splitlines() if line.strip()]
+        elif kind == "json":
+            try:
+                data[field.name] = msgspec.json.decode(text)
+            except msgspec.DecodeError as exc:
+                raise SettingsError(f"{field.name}: 不是有效的 JSON / not valid JSON ({exc})") from exc
+        elif not text.strip() and isinstance(field.type, msgspec.inspect.UnionType):
+            data[field.name] = None
+        else:
+            data[field.name] = text
     return data
 
 
@@ -78,7 +119,7 @@ async def settings_form(request: Request, key: FromPath[str],
                         data: Annotated[dict[str, str], Body(media_type=RequestEncodingType.URL_ENCODED)]) -> Template:
     section = _section(request, key)
     try:
-        await save(section, _from_form(section, data), actor_of(request))
+        await save(section, _from_form(section, data), actor_of(request), strict=False)
     except SettingsError as exc:
         return await _settings_page(request, errors={key: str(exc)})
     return await _settings_page(request, saved=key)

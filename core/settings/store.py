@@ -40,25 +40,28 @@ async def load(section: SettingsSection) -> Any:
         return section.schema()  # a stored value from an older schema: fall back to defaults
 
 
-def validate(section: SettingsSection, data: dict[str, Any]) -> Any:
-    """Check a submitted dict against the section's Struct: unknown keys and bad values are errors."""
+def validate(section: SettingsSection, data: dict[str, Any], *, strict: bool = True) -> Any:
+    """Check a submitted dict against the section's Struct: unknown keys and bad values are errors.
+
+    `strict` (the JSON API) refuses a value of the wrong type, e.g. "400" for a number; the admin page's
+    form sends every value as text and validates with `strict=False`, which parses such strings."""
     known = set(section.schema.__struct_fields__)
     unknown = sorted(set(data) - known)
     if unknown:
         raise SettingsError(f"未知的设置 / unknown setting: {', '.join(unknown)}")
-    current = msgspec.structs.asdict(section.schema())
+    current = msgspec.to_builtins(section.schema())
     current.update(data)
     try:
-        return msgspec.convert(current, type=section.schema, strict=False)
-    except msgspec.ValidationError as exc:
+        return msgspec.convert(current, type=section.schema, strict=strict)
+    except (msgspec.ValidationError, ValueError) as exc:
         raise SettingsError(f"设置无效 / invalid setting: {exc}") from exc
 
 
-async def save(section: SettingsSection, data: dict[str, Any], actor: Actor) -> Any:
+async def save(section: SettingsSection, data: dict[str, Any], actor: Actor, *, strict: bool = True) -> Any:
     before = await load(section)
-    merged = msgspec.structs.asdict(before)
+    merged = msgspec.to_builtins(before)
     merged.update(data)
-    value = validate(section, merged)
+    value = validate(section, merged, strict=strict)
     encoded = msgspec.json.encode(value).decode()
     now = dt.datetime.now(dt.UTC)
     async with write_tx():
@@ -68,5 +71,5 @@ async def save(section: SettingsSection, data: dict[str, Any], actor: Actor) -> 
         else:
             await Setting.insert(Setting(key=section.key, value=encoded, updated_at=now))
         await record(actor, "update", "settings", section.key,
-                     diff=diff_of(msgspec.structs.asdict(before), msgspec.structs.asdict(value)))
+                     diff=diff_of(msgspec.to_builtins(before), msgspec.to_builtins(value)))
     return value
