@@ -55,3 +55,26 @@ def run_waihubao(*args: str, env: dict[str, str] | None = None, timeout: float =
     full_env = {**os.environ, **(env or {})}
     return subprocess.run([sys.executable, "-m", "core", *args], cwd=REPO, env=full_env, capture_output=True,
                           text=True, timeout=timeout, check=False)
+
+
+@pytest.fixture(scope="session")
+def migrated_sqlite(tmp_path_factory) -> Path:
+    """A fresh SQLite database migrated by `waihubao migrate` in its own process, under a personal licence
+    without the sales and SMS modules (their tables must be migrated all the same). Tests copy it."""
+    from core.licence import Edition
+    from tests.conftest import make_licence_text
+
+    directory = tmp_path_factory.mktemp("migrated")
+    lic = directory / "personal.lic"
+    lic.write_text(make_licence_text(edition=Edition.PERSONAL, seats=1, modules=["dialer"]))
+    path = directory / "template.db"
+    done = run_waihubao("migrate", env=sqlite_env(path, lic))
+    assert done.returncode == 0, done.stdout + done.stderr
+    return path
+
+
+def sqlite_env(path: Path, licence: Path | None = None) -> dict[str, str]:
+    env = {"WAIHUBAO_DATABASE_URL": f"sqlite:///{path}"}
+    if licence is not None:
+        env["WAIHUBAO_LICENCE_FILE"] = str(licence)
+    return env
