@@ -12,7 +12,7 @@ import os
 import time
 from collections.abc import Callable
 from contextlib import AsyncExitStack
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import anyio
 import msgspec
@@ -26,6 +26,9 @@ from plugins.dialer.direct import DirectDialer
 from plugins.dialer.engine import io as i
 from plugins.dialer.runner import CampaignRunner
 from plugins.dialer.tables import Campaign, Device, DeviceSlot
+
+if TYPE_CHECKING:
+    from drivers.ev_fwt785.simulator import CalleeBook
 
 log = structlog.get_logger("dialer.runtime")
 NO_BOX = "没有连接的外呼设备，请启动电话助手或连接设备 / no box attached: start the agent or plug in a box"
@@ -86,8 +89,16 @@ class Runtime:
         return {names[s["device"]]: self.boxes[names[s["device"]]] for s in specs
                 if s["device"] in names and names[s["device"]] in self.boxes}
 
+    async def ensure_devices(self) -> None:
+        """Every open box has its Device row and slots (re-created if someone removed them)."""
+        for name, box in self.boxes.items():
+            if not await Device.exists().where(Device.name == name):
+                await ensure_sim_device(name) if box.url.startswith("sim://") else await _blank_device(name, box.url)
+
     async def _schedule(self) -> None:
         waiting: list[int] = []
+        if self._queue:
+            await self.ensure_devices()
         for cid in self._queue:
             if cid in self.runners:
                 continue
@@ -175,15 +186,36 @@ async def ensure_sim_device(name: str = SIM_NAME) -> int:
     return dev
 
 
+async def _blank_device(name: str, url: str) -> None:
+    async with write_tx():
+        dev = (await Device.insert(Device(name=name, url=url, created_at=dt.datetime.now(dt.UTC)))
+               .returning(Device.id))[0]["id"]
+        for k in range(1, 6):
+            await DeviceSlot.insert(DeviceSlot(device=dev, slot=k, limits={}))
+
+
+def demo_callees(seed: int) -> CalleeBook:
+    """The simulated network of `make run`: a seeded random population, plus scripted numbers for demos
+    and browser tests — 1370000xxxx answers after 3 s, speaks at once and talks 20 s; 1360000xxxx is busy;
+    1350000xxxx rings out."""
+    from drivers.ev_fwt785.simulator import Callee, CalleeBook, RandomCallees
+
+    book = CalleeBook(random_model=RandomCallees(seed=seed, answer_range=(4.0, 12.0), talk_range=(15.0, 45.0)))
+    book.add("re:^1370000", Callee(outcome="answer", ring_after=1.0, answer_after=3.0, hangup_after=20.0,
+                                   speak_at=(0.5, 6.0), speak_s=2.0))
+    book.add("re:^1360000", Callee.busy())
+    book.add("re:^1350000", Callee.no_answer(ring_timeout=60))
+    return book
+
+
 async def simulated_runtime() -> None:
     """`waihubao serve --simulated-box`: a simulated box ticking in real time, and a runtime on it."""
     if os.environ.get("WAIHUBAO_SIMULATED_BOX") != "1":
         return
-    from drivers.ev_fwt785.simulator import CalleeBook, RandomCallees, RealtimeTicker, SimBox, VirtualClock, register
+    from drivers.ev_fwt785.simulator import RealtimeTicker, SimBox, VirtualClock, register
 
     clock = VirtualClock(start=time.time())
-    callees = CalleeBook(random_model=RandomCallees(seed=int(os.environ.get("WAIHUBAO_SIM_SEED", "7")),
-                                                     answer_range=(4.0, 12.0), talk_range=(15.0, 45.0)))
+    callees = demo_callees(int(os.environ.get("WAIHUBAO_SIM_SEED", "7")))
     register(SimBox(SIM_NAME, clock=clock, callees=callees))
     ticker = RealtimeTicker(clock).start()
     try:
