@@ -30,11 +30,11 @@ class Opportunity(Table, tablename="sales_opportunities"):
     name = Varchar(length=200)
     customer = ForeignKey(Customer, on_delete=OnDelete.restrict, index=True)
     contact = ForeignKey(Contact, null=True, on_delete=OnDelete.set_null)
-    start_date = Date(index=True)
+    start_date = Date()
     expected_close = Date(null=True, default=None, index=True)
-    stage = Varchar(length=32, index=True)
+    stage = Varchar(length=32)
     state = Varchar(length=16, default="跟进中", index=True)  # 跟进中 | 已完成 | 已放弃 | 搁置挂起
-    outcome = Varchar(length=8, default="open", index=True)  # open | won | lost (derived from stage/state)
+    outcome = Varchar(length=8, default="open")  # open | won | lost (derived from stage/state)
     source = Varchar(length=64, default="")
     importance = Varchar(length=16, default="")
     type = Varchar(length=64, default="")
@@ -45,8 +45,10 @@ class Opportunity(Table, tablename="sales_opportunities"):
     notes = Text(default="")
     custom = Text(default="{}")  # JSON object of custom fields
     search_text = Text(default="")  # lower-cased number, name and customer name for keyword search
-    owner = ForeignKey(User, null=True, on_delete=OnDelete.restrict, index=True)
-    department = ForeignKey(Department, null=True, on_delete=OnDelete.restrict, index=True)
+    # owner/department lead the two covering indexes of migration 2026-12-03T17:40 (Piccolo has no composite
+    # indexes); single-column indexes here would tempt SQLite into full scans in index order for GROUP BY
+    owner = ForeignKey(User, null=True, on_delete=OnDelete.restrict)
+    department = ForeignKey(Department, null=True, on_delete=OnDelete.restrict)
     closed_on = Date(null=True, default=None, index=True)
     cycle_days = Integer(null=True, default=None)  # closed_on − start_date, kept when the outcome is decided
     created_by = ForeignKey(User, null=True, on_delete=OnDelete.set_null)
