@@ -19,9 +19,10 @@ from pathlib import Path
 import pytest
 
 TMP = Path(tempfile.mkdtemp(prefix="waihubao-test-"))
+PG_SCHEMA = f"run_{os.getpid()}"  # each run in a schema of its own, so parallel runs never meet
 if os.environ.get("WAIHUBAO_TEST_DB") == "postgres":
-    os.environ["WAIHUBAO_DATABASE_URL"] = os.environ.get(
-        "WAIHUBAO_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/test")
+    _pg_base = os.environ.get("WAIHUBAO_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/test")
+    os.environ["WAIHUBAO_DATABASE_URL"] = f"{_pg_base}?search_path={PG_SCHEMA}"  # asyncpg: a server setting
 else:
     os.environ["WAIHUBAO_DATABASE_URL"] = f"sqlite:///{TMP}/test.db"
 os.environ["WAIHUBAO_LICENCE_FILE"] = str(TMP / "licence.lic")
@@ -87,8 +88,24 @@ def anyio_backend() -> str:
 async def _recreate_pg_schema() -> None:
     from core.db import engine
 
-    await engine().run_ddl("DROP SCHEMA IF EXISTS public CASCADE")
-    await engine().run_ddl("CREATE SCHEMA public")
+    await engine().run_ddl(f"DROP SCHEMA IF EXISTS {PG_SCHEMA} CASCADE")
+    await engine().run_ddl(f"CREATE SCHEMA {PG_SCHEMA}")
+
+
+def pytest_sessionfinish(session, exitstatus) -> None:
+    if os.environ["WAIHUBAO_DATABASE_URL"].startswith("postgres") and _state["migrated"]:
+        import asyncio
+
+        import asyncpg
+
+        async def drop() -> None:
+            conn = await asyncpg.connect(os.environ["WAIHUBAO_DATABASE_URL"].split("?")[0])
+            try:
+                await conn.execute(f"DROP SCHEMA IF EXISTS {PG_SCHEMA} CASCADE")
+            finally:
+                await conn.close()
+
+        asyncio.run(drop())
 
 
 async def _empty_tables() -> None:
@@ -127,16 +144,21 @@ async def reset_database() -> None:
 
 @pytest.fixture
 async def db() -> AsyncIterator[None]:
-    """A migrated database with empty tables, the built-in roles, and a team licence installed."""
-    from core.db.engine import close_engine, open_engine
+    """A migrated database with empty tables, the built-in roles, and a team licence installed.
+
+    PostgreSQL runs without a connection pool here: the test client serves the app on an event loop
+    of its own, and a pool belongs to one loop; a connection per query works from any loop.
+    """
+    from core.db import is_sqlite
+    from core.db.engine import open_engine
 
     install_licence()
-    await open_engine()
+    if is_sqlite():
+        await open_engine()
     try:
         await reset_database()
         yield
     finally:
-        await close_engine()
         remove_licence()
 
 

@@ -16,7 +16,7 @@ class UnmigratedDatabase(RuntimeError):
 
 async def migrate(quiet: bool = True) -> list[str]:
     """Apply every pending migration; returns the ids that ran."""
-    before = await pending()
+    before = await pending()  # also creates the migration table
     out = io.StringIO()
     with contextlib.redirect_stdout(out) if quiet else contextlib.nullcontext():
         result = await run_forwards(app_name="all")
@@ -28,7 +28,8 @@ async def migrate(quiet: bool = True) -> list[str]:
 async def pending() -> list[tuple[str, str]]:
     """(app, migration id) pairs not yet applied, in order."""
     manager = BaseMigrationManager()
-    await manager.create_migration_table()
+    # Piccolo's own check looks for a `migration` table in any schema; create ours where we are.
+    await Migration.create_table(if_not_exists=True)
     todo: list[tuple[str, str]] = []
     for app_name in manager.get_sorted_app_names():
         app_config = manager.get_app_config(app_name)
