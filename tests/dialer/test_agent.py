@@ -71,10 +71,20 @@ async def test_agent_keeps_dialing_through_a_dropped_link(app, make_user, client
 
     agent = Agent(f"http://127.0.0.1:{port}", token, [f"sim://{sim.name}"], tmp_path / "agent", name="pc1",
                   clock=sim.clock.now, tick=0.5)
+    agent_scope = anyio.CancelScope()
+
+    async def run_agent() -> None:
+        with agent_scope:
+            await agent.run()
+
+    async def run_server(srv: uvicorn.Server, done: anyio.Event) -> None:
+        await srv.serve()
+        done.set()
+
     async with anyio.create_task_group() as tg:
-        srv = server()
-        tg.start_soon(srv.serve)
-        tg.start_soon(agent.run)
+        srv, stopped = server(), anyio.Event()
+        tg.start_soon(run_server, srv, stopped)
+        tg.start_soon(run_agent)
         await wait_for(lambda: agent.connected, within=20)
         dev = await Device.select(Device.id).where(Device.name == sim.name).first()
         assert dev is not None  # the agent registered its box
@@ -89,15 +99,17 @@ async def test_agent_keeps_dialing_through_a_dropped_link(app, make_user, client
         runner = agent.runners[cid]
         await drive(runner, sim.clock, 600, step=1.0, stop_when=lambda: len(sim.call_log) >= 2)
         srv.should_exit = True  # the link drops (server gone)
+        await stopped.wait()
         await wait_for(lambda: not agent.connected, within=20)
         await drive(runner, sim.clock, 900)
         assert runner.finished
         assert len(agent.outbox.pending()) > 0  # results are waiting on disk
-        srv = server()
-        tg.start_soon(srv.serve)
+        srv, stopped = server(), anyio.Event()
+        tg.start_soon(run_server, srv, stopped)
         await wait_for(lambda: agent.connected and not agent.outbox.pending(), within=30)
+        agent_scope.cancel()  # the agent goes first, then the server shuts down cleanly (no write cut off)
         srv.should_exit = True
-        tg.cancel_scope.cancel()
+        await stopped.wait()
     calls = await Call.select().where(Call.campaign == cid)
     assert len(calls) == len(sim.call_log) == 5
     assert len({c["attempt_key"] for c in calls}) == 5 and all(c["end_at"] is not None for c in calls)

@@ -22,7 +22,10 @@ async def test_pages_render_and_forms_work(make_user, client_for, files_dir):
                          headers={"hx-request": "true"})
         assert r.status_code == 200 and r.headers.get("hx-redirect", "").startswith("/dialer/campaigns/"), r.text
         page = await c.get(r.headers["hx-redirect"])
-        assert page.status_code == 200 and "接管" in page.text and "EventSource" in page.text
+        assert page.status_code == 200 and "接管" in page.text and "/dialer/static/console.js" in page.text
+        script = await c.get("/dialer/static/console.js")
+        assert script.status_code == 200 and "EventSource" in script.text
+        assert (await c.get("/dialer/static/nope.js")).status_code == 404
         r = await c.post("/dialer/campaigns", data={"name": "空"}, headers={"hx-request": "true"})
         assert "号码列表为空" in r.text
         cid = r.headers.get("hx-redirect")
