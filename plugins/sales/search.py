@@ -17,7 +17,6 @@ from core.perms.actor import Actor
 from core.perms.scope import NOTHING, where_all
 from plugins.sales import access
 from plugins.sales.money import parse_amount
-from plugins.sales.records import customer_names, names_of
 from plugins.sales.schemas import ListQuery, OpportunityRow, Page
 from plugins.sales.settings import OPEN_STATE
 from plugins.sales.tables import Opportunity
@@ -27,6 +26,7 @@ ROW_COLUMNS = (
     Opportunity.source, Opportunity.importance, Opportunity.type, Opportunity.probability, Opportunity.amount_fen,
     Opportunity.expected_close, Opportunity.start_date, Opportunity.owner, Opportunity.department,
     Opportunity.created_at, Opportunity.updated_at,
+    Opportunity.customer.name.as_alias("customer_name"), Opportunity.owner.display_name.as_alias("owner_name"),
 )
 NULLABLE = ("expected_close",)
 EQUAL_FILTERS = ("stage", "state", "outcome", "source", "importance", "type")
@@ -151,9 +151,7 @@ async def list_opportunities(actor: Actor, query: ListQuery, *, audit: bool = Tr
         rows = await ordered(select, query).limit(query.limit + 1)
         more = len(rows) > query.limit
         rows = rows[: query.limit]
-        customers = await customer_names({r["customer"] for r in rows})
-        owners = await names_of({r["owner"] for r in rows if r["owner"]})
-    items = [to_row(r, customers, owners) for r in rows]
+    items = [to_row(r, {r["customer"]: r["customer_name"]}, {r["owner"]: r["owner_name"]}) for r in rows]
     nxt = encode_cursor(rows[-1][query.sort], rows[-1]["id"]) if more and rows else ""
     if audit:
         await record(actor, "query", "opportunity", meta={"filters": filters_of(query), "rows": len(items)})
