@@ -64,6 +64,8 @@ class CampaignRunner:
         self.finished = False
         self.reason = ""
         self._synced: set[str] = set()
+        self._last_frame: dict[str, Any] = {}
+        self._last_pub = 0.0
         self._send: MemoryObjectSendStream[Item]
         self._recv: MemoryObjectReceiveStream[Item]
         self._send, self._recv = anyio.create_memory_object_stream[Item](math.inf)
@@ -346,4 +348,10 @@ class CampaignRunner:
                            "effective": t.effective}}
 
     def _publish(self, state: EngineState, actions: list[i.AnyAction]) -> None:
-        self.hub.publish(self.owner, self.frame(state))
+        """Push a frame when something changed, else once a second (the timers on the page move on)."""
+        frame = self.frame(state)
+        now = frame.pop("now")
+        if frame == self._last_frame and now - self._last_pub < 1.0:
+            return
+        self._last_frame, self._last_pub = dict(frame), now
+        self.hub.publish(self.owner, {**frame, "now": now})
