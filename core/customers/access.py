@@ -9,7 +9,8 @@ from __future__ import annotations
 from typing import Any
 
 from litestar.exceptions import NotFoundException
-from piccolo.columns.combination import Or, WhereRaw
+from piccolo.columns.combination import Or, Where, WhereRaw
+from piccolo.columns.operators.comparison import In
 
 from core.customers.tables import Customer, CustomerShare, Pool, PoolMember
 from core.perms.actor import Actor
@@ -88,7 +89,8 @@ async def read_arms(actor: Actor) -> list[Any] | None:
     """`read_where` as the separate arms of its OR (None: the actor reads everything).
 
     Each arm can walk its own index in sort order, so the first page of a list is the merge of a few
-    short index scans instead of one OR that sorts every matching row (measured: 86 ms → ~2 ms at 1 M).
+    short index scans instead of one OR that sorts every matching row (`bench/customers.py`, SQLite,
+    1 M customers: a salesperson's first page went from 86 ms to 7 ms).
     The base arm is still the core resolver's `scope_where`; the union of the arms equals `read_where`.
     """
     base = await scope_where(actor, READ, owner=Customer.owner, department=Customer.department)
@@ -96,7 +98,25 @@ async def read_arms(actor: Actor) -> list[Any] | None:
         return None
     extra = [await shared_with(actor), IS_PUBLIC, await pooled_visible(actor)]
     types = type_clause(actor)
-    return [where_all(arm, types) for arm in (base, *extra) if arm is not None]
+    return [where_all(arm, types) for arm in (*split_arms(base), *extra) if arm is not None]
+
+
+def split_arms(clause: Any, max_values: int = 50) -> list[Any]:
+    """An OR tree as its leaves, and `col IN (a, b, …)` as `col = a`, `col = b`, …: the same rows.
+
+    `department IN (…)` over a subtree makes both engines sort every matching row for a page; one
+    `department = x ORDER BY id LIMIT n` per department reads just n index entries each.
+    """
+    if isinstance(clause, Or):
+        return [*split_arms(clause.first, max_values), *split_arms(clause.second, max_values)]
+    if (
+        isinstance(clause, Where)
+        and clause.operator is In
+        and isinstance(clause.values, list)
+        and 0 < len(clause.values) <= max_values
+    ):
+        return [clause.column == value for value in clause.values]
+    return [clause]
 
 
 async def read_where(actor: Actor) -> Any:
