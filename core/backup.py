@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import sqlite3
 import subprocess
 from pathlib import Path
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import anyio
 
@@ -36,8 +38,35 @@ def _pg_tool(name: str) -> str:
     return str(found)
 
 
-def _run(cmd: list[str]) -> None:
-    done = subprocess.run(cmd, capture_output=True, text=True, check=False)
+# Connection parameters libpq (pg_dump, pg_restore) understands in a URL; asyncpg also takes server
+# settings there (e.g. `?search_path=crm`), which libpq refuses: those go to PGOPTIONS instead.
+_LIBPQ_PARAMS = frozenset({
+    "host", "hostaddr", "port", "dbname", "user", "password", "passfile", "require_auth", "channel_binding",
+    "connect_timeout", "client_encoding", "options", "application_name", "fallback_application_name",
+    "keepalives", "keepalives_idle", "keepalives_interval", "keepalives_count", "tcp_user_timeout",
+    "replication", "gssencmode", "sslmode", "requiressl", "sslcompression", "sslcert", "sslkey", "sslpassword",
+    "sslcertmode", "sslrootcert", "sslcrl", "sslcrldir", "sslsni", "requirepeer", "ssl_min_protocol_version",
+    "ssl_max_protocol_version", "krbsrvname", "gsslib", "gssdelegation", "service", "target_session_attrs",
+    "load_balance_hosts",
+})
+
+
+def libpq_target(url: str) -> tuple[str, dict[str, str], list[str]]:
+    """(URL for libpq, extra environment, schemas named by `search_path`) for a database URL."""
+    parts = urlsplit(url)
+    query = parse_qsl(parts.query, keep_blank_values=True)
+    kept = [(k, v) for k, v in query if k in _LIBPQ_PARAMS]
+    settings = [(k, v) for k, v in query if k not in _LIBPQ_PARAMS]
+    env = {}
+    if settings:
+        env["PGOPTIONS"] = " ".join(f"-c {k}={v.replace(' ', '')}" for k, v in settings)
+    schemas = [s.strip() for k, v in settings if k == "search_path" for s in v.split(",") if s.strip()]
+    return urlunsplit(parts._replace(query=urlencode(kept))), env, schemas
+
+
+def _run(cmd: list[str], env: dict[str, str] | None = None) -> None:
+    done = subprocess.run(cmd, capture_output=True, text=True, check=False,
+                          env={**os.environ, **env} if env else None)
     if done.returncode != 0:
         raise BackupError(f"{Path(cmd[0]).name} 失败 / failed: {done.stderr.strip()[:500]}")
 
@@ -51,7 +80,9 @@ async def backup_to(target: Path) -> Path:
             target.unlink()
         await anyio.to_thread.run_sync(_sqlite_copy, sqlite_path(url), target)
     else:
-        await anyio.to_thread.run_sync(_run, [_pg_tool("pg_dump"), "-Fc", "-f", str(target), url])
+        target_url, env, schemas = libpq_target(url)
+        only = [f"--schema={schema}" for schema in schemas]
+        await anyio.to_thread.run_sync(_run, [_pg_tool("pg_dump"), "-Fc", *only, "-f", str(target), target_url], env)
     return target
 
 
@@ -67,5 +98,6 @@ async def restore_from(source: Path) -> None:
             raise BackupError("不是 SQLite 备份文件 / not an SQLite backup")
         await anyio.to_thread.run_sync(_sqlite_copy, source, sqlite_path(url))
     else:
+        target_url, env, _ = libpq_target(url)
         await anyio.to_thread.run_sync(
-            _run, [_pg_tool("pg_restore"), "--clean", "--if-exists", "--no-owner", "-d", url, str(source)])
+            _run, [_pg_tool("pg_restore"), "--clean", "--if-exists", "--no-owner", "-d", target_url, str(source)], env)

@@ -5,7 +5,8 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 import anyio
@@ -19,13 +20,17 @@ _apps: dict[tuple, object] = {}
 @pytest.fixture
 def app(db):
     """The app, built once per set of enabled plugins: building it costs about half a second, and a
-    test that changes the licence's modules (so the plugins) gets a fresh one."""
+    test that changes the licence's modules (so the plugins) gets a fresh one.
+
+    Litestar's AsyncTestClient runs the lifespan on its own event loop (a blocking portal), where the
+    PostgreSQL pool opened on the test's loop cannot be used: the migration check is left to
+    tests/core/test_migrations.py."""
     from core import host
     from core.web.app import create_app
 
     key = tuple(name for name, plugin in host.current().pm.list_name_plugin() if plugin is not None)
     if key not in _apps:
-        _apps[key] = create_app(run_jobs=False, manage_engine=False)
+        _apps[key] = create_app(run_jobs=False, manage_engine=False, check_migrations=False)
     return _apps[key]
 
 
@@ -37,17 +42,29 @@ def run_cli(db) -> Callable[..., Awaitable[Result]]:
     the test's connection pool (PostgreSQL) is closed, and the pool is reopened afterwards.
     """
     from core.cli import build_cli
-    from core.db.engine import close_engine, open_engine
 
     async def run(*args: str, input: str | None = None) -> Result:
-        await close_engine()
-        try:
+        async with engine_without_pool():
             return await anyio.to_thread.run_sync(
                 lambda: CliRunner().invoke(build_cli(), list(args), input=input, catch_exceptions=False))
-        finally:
-            await open_engine()
 
     return run
+
+
+@asynccontextmanager
+async def engine_without_pool() -> AsyncIterator[None]:
+    """Close the PostgreSQL pool for a while, so code running on another event loop (the test client's
+    lifespan, a CLI run in a thread) opens its own connections; reopened afterwards. No-op on SQLite."""
+    from core.db.engine import close_engine, engine, open_engine
+
+    had_pool = getattr(engine(), "pool", None) is not None
+    if had_pool:
+        await close_engine()
+    try:
+        yield
+    finally:
+        if had_pool:
+            await open_engine()
 
 
 def run_waihubao(*args: str, env: dict[str, str] | None = None, timeout: float = 60) -> subprocess.CompletedProcess:

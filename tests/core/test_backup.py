@@ -113,3 +113,12 @@ async def test_backup_download_from_the_admin_page(make_user, client_for):
     assert await AuditEvent.exists().where((AuditEvent.entity == "backup") & (AuditEvent.actor_id == admin))
     async with client_for(amy) as c:
         assert (await c.get("/admin/backup/download")).status_code == 403
+
+
+def test_libpq_gets_server_settings_through_pgoptions():
+    from core.backup import libpq_target
+
+    url, env, schemas = libpq_target("postgresql://u:p@db:5432/crm?sslmode=require&search_path=run_1")
+    assert url == "postgresql://u:p@db:5432/crm?sslmode=require"
+    assert env == {"PGOPTIONS": "-c search_path=run_1"} and schemas == ["run_1"]
+    assert libpq_target("postgresql://db/crm") == ("postgresql://db/crm", {}, [])

@@ -21,7 +21,7 @@ from core.perms.registry import all_permissions
 from core.perms.tables import Role
 from core.plugins import build, call_published, collect, collect_sync
 from tests.conftest import install_licence
-from tests.core.conftest import REPO
+from tests.core.conftest import REPO, engine_without_pool
 from tests.example_plugin import plugin as example
 from tests.example_plugin.tables import ExampleNote
 
@@ -89,7 +89,7 @@ async def test_modules_outside_the_licence_are_blocked_before_registration(make_
     from core.auth import sessions
 
     token, csrf = await sessions.create(admin, "testclient", "pytest")
-    async with AsyncTestClient(app=create_app(run_jobs=False, manage_engine=False)) as c:
+    async with AsyncTestClient(app=create_app(run_jobs=False, manage_engine=False, check_migrations=False)) as c:
         c.cookies.set(sessions.COOKIE, token)
         c.headers["x-csrf-token"] = csrf
         plugins = {p["name"]: p for p in (await c.get("/api/v1/plugins")).json()}
@@ -288,7 +288,7 @@ async def test_hook_background_tasks_start_with_the_server(db):
 
     install_licence(edition=Edition.PERSONAL, seats=1, modules=[])
     assert example._background in collect_sync(host.current().pm.hook.background_tasks)
-    async with AsyncTestClient(app=create_app(run_jobs=True, manage_engine=False)) as c:
+    async with engine_without_pool(), AsyncTestClient(app=create_app(run_jobs=True, manage_engine=False)) as c:
         assert (await c.get("/healthz")).status_code == 200
     assert example.SEEN["background"] == ["started"]
 
