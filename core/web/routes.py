@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import shutil
 import tempfile
 from pathlib import Path
 from typing import Annotated
@@ -10,6 +11,7 @@ from typing import Annotated
 import anyio
 import msgspec
 from litestar import Request, Response, get, post
+from litestar.background_tasks import BackgroundTask
 from litestar.datastructures import UploadFile
 from litestar.enums import RequestEncodingType
 from litestar.exceptions import ValidationException
@@ -179,7 +181,9 @@ async def backup_download(request: Request) -> File:
     target = await backup_to(directory / f"waihubao-{stamp}.backup")
     size = (await anyio.Path(target).stat()).st_size
     await record(actor_of(request), "export", "backup", target.name, meta={"bytes": size})
-    return File(path=target, filename=target.name, content_disposition_type="attachment")
+    # The copy lives only as long as the download: a whole database must not pile up in /tmp.
+    return File(path=target, filename=target.name, content_disposition_type="attachment",
+                background=BackgroundTask(shutil.rmtree, directory, ignore_errors=True))
 
 
 ROUTES = [healthz, home, admin_index, list_plugins, plugins_page, licence_api, licence_page, licence_install,

@@ -104,12 +104,20 @@ async def test_backup_download_from_the_admin_page(make_user, client_for):
 
     admin = await make_user("boss", "admin")
     amy = await make_user("amy", "sales")
+    import tempfile
+    from pathlib import Path
+
+    def copies() -> set[Path]:
+        return set(Path(tempfile.gettempdir()).glob("waihubao-backup-*"))
+
+    before = copies()
     async with client_for(admin) as c:
         assert "下载备份" in (await c.get("/admin/backup")).text
         r = await c.get("/admin/backup/download")
         assert r.status_code == 200
         assert r.headers["content-disposition"].startswith("attachment")
         assert r.content[:16] == b"SQLite format 3\x00" or r.content[:5] == b"PGDMP"
+    assert copies() == before, "the server's temporary copy is removed once sent"
     assert await AuditEvent.exists().where((AuditEvent.entity == "backup") & (AuditEvent.actor_id == admin))
     async with client_for(amy) as c:
         assert (await c.get("/admin/backup/download")).status_code == 403
