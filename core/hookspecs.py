@@ -112,6 +112,12 @@ def demo_data(users: dict[str, Any]) -> None:
 
 
 @hookspec
+def customer_merge(keep_id: int, merge_id: int, actor: Any) -> dict[str, int]:
+    """Two customers are being merged: move this plugin's rows from `merge_id` to `keep_id`, inside the
+    caller's write transaction (may be async). Returns counts per kind of record moved."""
+
+
+@hookspec
 def handover(from_user_id: int, to_user_id: int, actor: Any) -> dict[str, int]:
     """Move everything a departing person owns in this plugin to another person (人员调换), inside the
     caller's write transaction (may be async). Returns counts per kind of record moved."""

@@ -115,11 +115,8 @@ async def merge(actor: Actor, keep_id: int, merge_id: int) -> None:
 
 
 async def merge_plugin_data(keep_id: int, merge_id: int, actor: Actor) -> list[Any]:
-    """Plugins' rows follow the merge through a `customer_merge` hook, once core declares one."""
+    """Plugins' rows follow the merge through the `customer_merge` hook."""
     from core.host import current
     from core.plugins import collect
 
-    hook = getattr(current().pm.hook, "customer_merge", None)
-    if hook is None:
-        return []
-    return await collect(hook, keep_id=keep_id, merge_id=merge_id, actor=actor)
+    return await collect(current().pm.hook.customer_merge, keep_id=keep_id, merge_id=merge_id, actor=actor)

@@ -177,6 +177,16 @@ async def demo_data(users: dict) -> None:
 
 
 @hookimpl
+async def customer_merge(keep_id: int, merge_id: int, actor) -> dict[str, int]:
+    """Notes tagged `customer:<merged id> …` move to the kept customer."""
+    rows = await ExampleNote.select().where(ExampleNote.text.like(f"customer:{merge_id} %"))
+    for row in rows:
+        text = f"customer:{keep_id} " + row["text"].split(" ", 1)[1]
+        await ExampleNote.update({ExampleNote.text: text}).where(ExampleNote.id == row["id"])
+    return {"example_notes": len(rows)} if rows else {}
+
+
+@hookimpl
 async def handover(from_user_id: int, to_user_id: int, actor) -> dict[str, int]:
     count = await ExampleNote.count().where(ExampleNote.owner == from_user_id)
     await ExampleNote.update({ExampleNote.owner: to_user_id}).where(ExampleNote.owner == from_user_id)
