@@ -156,3 +156,13 @@ async def test_audit_api_filters_and_needs_its_permission(make_user, client_for)
         r = await c.get("/api/v1/audit")
         assert r.status_code == 403 and "audit:read" in r.json()["error"]
         assert (await c.get("/admin/audit")).status_code == 403
+
+
+@pytest.mark.xfail(strict=True, reason="the chain has no anchor outside the table: deleting its newest rows "
+                                       "leaves a shorter chain that still verifies")
+async def test_chain_finds_the_newest_rows_deleted(db):
+    actor = system_actor("test")
+    for i in range(4):
+        await record(actor, "create", "thing", i)
+    await engine().run_ddl("DELETE FROM audit_events WHERE seq = 4")
+    assert not (await verify()).ok
