@@ -7,7 +7,7 @@ from urllib.parse import quote
 
 import structlog
 from litestar import Request, Response
-from litestar.exceptions import HTTPException, NotAuthorizedException, ValidationException
+from litestar.exceptions import HTTPException, NotAuthorizedException, SerializationException, ValidationException
 from litestar.response import Redirect, Template
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 
@@ -23,6 +23,8 @@ TITLES = {400: "请求有误", 401: "请先登录", 403: "没有权限", 404: "�
 def _message(exc: Exception, status: int) -> str:
     if status >= 500:
         return "系统错误，请稍后再试 / internal error"
+    if isinstance(exc.__cause__, SerializationException):
+        return f"请求体不是有效的 JSON / the request body is not valid JSON: {exc.__cause__}"
     return exc.detail if isinstance(exc, HTTPException) else str(exc)
 
 
