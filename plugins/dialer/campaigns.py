@@ -151,6 +151,12 @@ async def create(actor: Actor, data: CampaignIn) -> CampaignOut:
     if not (data.customer_ids or data.contact_ids or data.filter is not None or data.numbers):
         raise DialerInputError("号码列表为空：请选择客户或上传号码文件",
                                "the number list is empty: pick customers or upload a file of numbers")
+    from plugins.dialer.settings import current
+
+    defaults = await current()
+    data = msgspec.structs.replace(data, config={"user_max_per_day": defaults.user_max_per_day,
+                                                 "sim_max_per_day": defaults.sim_max_per_day or None,
+                                                 **data.config})
     cfg = config_of(data)
     prompt_s = 0.0
     if data.recording_id is not None:

@@ -19,17 +19,42 @@ log = structlog.get_logger("dialer.followups")
 FOLLOWUP_MIN_S = 10.0
 
 
+async def _new_customer(actor, call_id: int, e164: str) -> int | None:
+    """外呼 reached a number of no customer: a new potential customer, when the setting says so."""
+    from core.customers.phones import national_digits
+    from core.customers.records import create_customer
+    from core.customers.schemas import CustomerIn
+    from plugins.dialer.settings import current
+
+    if not (await current()).create_unknown_customer:
+        return None
+    try:
+        out = await create_customer(actor, CustomerIn(name=f"来电客户 {national_digits(e164)}", kind="individual",
+                                                      type="潜在", source="外呼", phones=[e164]))
+    except Exception as exc:  # e.g. the number belongs to a customer the caller cannot see
+        log.info("unknown_customer_not_created", call=call_id, error=str(exc))
+        return None
+    cid = out["id"] if isinstance(out, dict) else out.id
+    async with write_tx():
+        await Call.update({Call.customer: cid}).where(Call.id == call_id)
+    return cid
+
+
 async def followup_for_call(call_id: int, *, min_talk_s: float = FOLLOWUP_MIN_S,
                             recording: Path | None = None) -> int | None:
     """Create the follow-up once (the call row remembers it). Returns its id, or None."""
     row = await Call.select().where(Call.id == call_id).first()
-    if row is None or row["followup"] is not None or row["customer"] is None or row["user"] is None:
+    if row is None or row["followup"] is not None or row["user"] is None:
         return None
     if not row["answered"] or row["talk_s"] <= min_talk_s:
         return None
     actor = await load_actor(row["user"])
     if actor is None:
         return None
+    if row["customer"] is None:
+        row["customer"] = await _new_customer(actor, call_id, row["number"])
+        if row["customer"] is None:
+            return None
     who = "外呼" if row["kind"] == "campaign" else "直拨"
     summary = (f"{who}电话 {row['number']}，通话 {row['talk_s']:.0f} 秒" +
                ("，销售接听" if row["taken_over"] else "") + (f"。{row['note']}" if row["note"] else ""))

@@ -62,6 +62,13 @@ def customer_tabs(actor) -> list[CustomerTab]:
 
 
 @hookimpl
+def settings_sections() -> list:
+    from plugins.dialer.settings import SECTION
+
+    return [SECTION]
+
+
+@hookimpl
 def background_tasks() -> list:
     from plugins.dialer.runtime import background_tasks as tasks
 

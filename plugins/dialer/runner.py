@@ -82,6 +82,10 @@ class CampaignRunner:
 
     async def run(self) -> None:
         setup = await self.sink.setup(self.campaign_id, self.clock())
+        if isinstance(self.sink, DbSink):
+            from plugins.dialer.settings import current
+
+            self.followup_min_s = (await current()).followup_min_s
         self.owner, self.department = setup.owner, setup.department
         self.device_ids = {s.device: s.device_id for s in setup.slots if s.device_id is not None}
         prompt_path = self.sink.prompt_path(setup)

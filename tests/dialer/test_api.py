@@ -163,3 +163,26 @@ async def test_openapi_lists_the_dialer(make_user, client_for):
                  "/api/v1/dialer/devices", "/api/v1/dialer/stats", "/api/v1/dialer/dial"):
         assert any(p.rstrip("/") == path for p in schema["paths"]), path
     assert Campaign
+
+
+async def test_long_call_to_an_unknown_number_can_become_a_customer(make_user, actor_for, files_dir):
+    from core.customers.tables import ContactPhone, Followup
+    from core.settings.store import save
+    from plugins.dialer.followups import followup_for_call
+    from plugins.dialer.settings import SECTION
+
+    uid = await make_user("newbie")
+    actor = await actor_for(uid)
+    now = dt.datetime.now(dt.UTC)
+    rows = await Call.insert(Call(attempt_key="t:2", number="+8613800138077", user=uid, answered=True,
+                                  cause="normal", dial_at=now, end_at=now, talk_s=25.0, created_at=now)
+                             ).returning(Call.id)
+    assert await followup_for_call(rows[0]["id"]) is None  # the setting is off by default
+    admin = await actor_for(await make_user("boss9", role="admin"))
+    await save(SECTION, {"create_unknown_customer": True}, admin)
+    fid = await followup_for_call(rows[0]["id"])
+    assert fid is not None and actor.user_id == uid
+    phone = await ContactPhone.select().where(ContactPhone.e164 == "+8613800138077").first()
+    follow = await Followup.select().where(Followup.id == fid).first()
+    assert phone is not None and follow["customer"] == phone["customer"]
+    assert (await Call.select(Call.customer).where(Call.id == rows[0]["id"]).first())["customer"] == phone["customer"]
