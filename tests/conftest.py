@@ -131,6 +131,7 @@ async def reset_database() -> None:
     from core.auth.passwords import hash_password
     from core.db.migrations import migrate
     from core.perms.builtin_roles import sync_builtin_roles
+    from core.settings.store import forget_cached
 
     if not _state["migrated"]:
         if os.environ["WAIHUBAO_DATABASE_URL"].startswith("postgres"):
@@ -139,6 +140,7 @@ async def reset_database() -> None:
         _state["migrated"] = True
         _state["password_hash"] = await hash_password(TEST_PASSWORD)
     await _empty_tables()
+    forget_cached()
     await sync_builtin_roles(host.current().pm)
 
 

@@ -15,7 +15,7 @@ from core.auth.tables import Session
 from core.db import write_tx
 
 COOKIE = "wh_session"
-IDLE = dt.timedelta(hours=12)
+IDLE = dt.timedelta(hours=12)  # the default of 系统设置 session_idle_hours
 ABSOLUTE = dt.timedelta(days=7)
 TOUCH_EVERY = dt.timedelta(minutes=1)
 
@@ -40,7 +40,7 @@ async def create(user_id: int, ip: str, user_agent: str) -> tuple[str, str]:
     return token, csrf
 
 
-async def lookup(token: str) -> SessionRow | None:
+async def lookup(token: str, idle: dt.timedelta = IDLE) -> SessionRow | None:
     """Read only: the caller ends an expired session or touches a stale one with `refresh`."""
     row = await Session.select(Session.id, Session.user, Session.csrf_token, Session.last_seen_at,
                                Session.expires_at).where(Session.id_hash == digest(token)).first()
@@ -48,7 +48,7 @@ async def lookup(token: str) -> SessionRow | None:
         return None
     now = dt.datetime.now(dt.UTC)
     return SessionRow(id=row["id"], user_id=row["user"], csrf_token=row["csrf_token"],
-                      expired=row["expires_at"] <= now or row["last_seen_at"] + IDLE <= now,
+                      expired=row["expires_at"] <= now or row["last_seen_at"] + idle <= now,
                       stale=now - row["last_seen_at"] >= TOUCH_EVERY)
 
 

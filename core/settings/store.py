@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import time
 from typing import Any
 
 import msgspec
@@ -40,6 +41,25 @@ async def load(section: SettingsSection) -> Any:
         return section.schema()  # a stored value from an older schema: fall back to defaults
 
 
+_cache: dict[str, tuple[float, Any]] = {}
+
+
+async def load_cached(section: SettingsSection, ttl: float = 60.0) -> Any:
+    """`load`, remembered for `ttl` seconds: for settings read on every request. Saving through this
+    process forgets it at once; other server processes see a change within `ttl`."""
+    hit = _cache.get(section.key)
+    if hit and hit[0] > time.monotonic():
+        return hit[1]
+    value = await load(section)
+    _cache[section.key] = (time.monotonic() + ttl, value)
+    return value
+
+
+def forget_cached() -> None:
+    """Drop every remembered section (after a restore, or between tests)."""
+    _cache.clear()
+
+
 def validate(section: SettingsSection, data: dict[str, Any], *, strict: bool = True) -> Any:
     """Check a submitted dict against the section's Struct: unknown keys and bad values are errors.
 
@@ -72,4 +92,5 @@ async def save(section: SettingsSection, data: dict[str, Any], actor: Actor, *, 
             await Setting.insert(Setting(key=section.key, value=encoded, updated_at=now))
         await record(actor, "update", "settings", section.key,
                      diff=diff_of(msgspec.to_builtins(before), msgspec.to_builtins(value)))
+    _cache.pop(section.key, None)
     return value

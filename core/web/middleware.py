@@ -3,6 +3,7 @@ one structured log line per request (never bodies, cookies or tokens), security 
 
 from __future__ import annotations
 
+import datetime as dt
 import secrets
 import time
 from urllib.parse import urlparse
@@ -15,9 +16,11 @@ from litestar.exceptions import PermissionDeniedException
 from litestar.middleware import ASGIMiddleware
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
+from core import host
 from core.auth import sessions, tokens
 from core.auth.actors import load_actor
 from core.db import read_tx
+from core.settings.store import load_cached, section_for
 from core.web.i18n import DEFAULT_LANG, LANGUAGES, set_language
 
 log = structlog.get_logger("waihubao.request")
@@ -96,7 +99,8 @@ class RequestContextMiddleware(ASGIMiddleware):
                 scope["auth"] = {"kind": "token"}
         elif cookie:
             async with read_tx():
-                session = await sessions.lookup(cookie)
+                settings = await load_cached(section_for(host.current().pm, "core"))
+                session = await sessions.lookup(cookie, dt.timedelta(hours=settings.session_idle_hours))
                 if session and not session.expired:
                     scope["user"] = await load_actor(session.user_id, session_id=session.id, **context)
                     scope["auth"] = {"kind": "session", "csrf": session.csrf_token}

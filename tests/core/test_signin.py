@@ -342,7 +342,6 @@ async def test_changing_a_password_ends_sessions_and_the_new_one_works(make_user
         assert (await login(c, "amy", "another passphrase")).status_code == 200
 
 
-@pytest.mark.xfail(strict=True, reason="core.auth.sessions uses its IDLE constant, not 系统设置 session_idle_hours")
 async def test_idle_sessions_end_after_the_configured_hours(make_user, client_for):
     import datetime as dt
 
