@@ -18,6 +18,7 @@ import msgspec
 from core.audit.tables import AuditCheckpoint, AuditEvent
 from core.db import is_sqlite, write_tx
 from core.perms.actor import Actor
+from core.settings.tables import Setting
 
 GENESIS = "0" * 64
 ADVISORY_LOCK_KEY = 0x57484155  # "WHAU"
@@ -67,7 +68,34 @@ def _row_hash(prev_hash: str, row: Mapping[str, Any]) -> str:
     return hashlib.sha256(prev_hash.encode() + _encoder.encode(body)).hexdigest()
 
 
+HEAD_KEY = "audit.head"
+
+
+class Head(msgspec.Struct):
+    seq: int
+    hash: str
+
+
+async def stored_head() -> Head | None:
+    """The newest row's seq and hash as the app last wrote them, kept apart from the rows, so deleting
+    the newest rows (or rewriting the tail) does not leave a shorter chain that still verifies."""
+    row = await Setting.select(Setting.value).where(Setting.key == HEAD_KEY).first()
+    return msgspec.json.decode(row["value"], type=Head) if row else None
+
+
+async def _store_head(head: Head) -> None:
+    value = msgspec.json.encode(head).decode()
+    now = dt.datetime.now(dt.UTC)
+    updated = await Setting.update({Setting.value: value, Setting.updated_at: now}).where(
+        Setting.key == HEAD_KEY).returning(Setting.id)
+    if not updated:
+        await Setting.insert(Setting(key=HEAD_KEY, value=value, updated_at=now))
+
+
 async def _chain_head() -> tuple[int, str]:
+    head = await stored_head()
+    if head:
+        return head.seq + 1, head.hash
     last = await AuditEvent.select(AuditEvent.seq, AuditEvent.hash).order_by(
         AuditEvent.seq, ascending=False).first()
     if last:
@@ -108,6 +136,7 @@ async def record(
         row["prev_hash"] = prev
         row["hash"] = _row_hash(prev, row)
         await AuditEvent.insert(AuditEvent(**row))
+        await _store_head(Head(seq=seq, hash=row["hash"]))
         return seq
 
 
@@ -135,7 +164,7 @@ async def verify(batch: int = 5000) -> VerifyResult:
         rows = await AuditEvent.select().where(AuditEvent.seq >= expected_seq).order_by(
             AuditEvent.seq).limit(batch)
         if not rows:
-            return VerifyResult(ok=True, checked=checked)
+            return await _check_head(checked, expected_seq - 1, prev)
         for row in rows:
             if row["seq"] != expected_seq:
                 return VerifyResult(False, checked, expected_seq, _missing(expected_seq))
@@ -147,7 +176,16 @@ async def verify(batch: int = 5000) -> VerifyResult:
             last = await AuditEvent.select(AuditEvent.seq).order_by(AuditEvent.seq, ascending=False).first()
             if last and last["seq"] >= expected_seq:
                 return VerifyResult(False, checked, expected_seq, _missing(expected_seq))
-            return VerifyResult(ok=True, checked=checked)
+            return await _check_head(checked, expected_seq - 1, prev)
+
+
+async def _check_head(checked: int, last_seq: int, last_hash: str) -> VerifyResult:
+    head = await stored_head()
+    if head is None or (head.seq == last_seq and head.hash == last_hash):
+        return VerifyResult(ok=True, checked=checked)
+    if head.seq > last_seq:
+        return VerifyResult(False, checked, last_seq + 1, _missing(last_seq + 1))
+    return VerifyResult(False, checked, last_seq, _altered(last_seq))
 
 
 async def purge_before(cutoff: dt.datetime, actor: Actor | None) -> int:
