@@ -201,10 +201,10 @@ async def run(size_name: str) -> dict[str, Any]:
     from core.auth.actors import load_actor
     from core.db import engine
     from core.db.migrations import migrate
-    from core.db.tx import read_tx
     from core.perms.builtin_roles import sync_builtin_roles
     from core.perms.scope import department_subtree
     from plugins.sales import access, analysis, search
+    from plugins.sales.reads import reads
     from plugins.sales.schemas import ListQuery
     from plugins.sales.settings import current as current_settings
     from plugins.sales.tables import Opportunity
@@ -268,7 +268,7 @@ async def run(size_name: str) -> dict[str, Any]:
     )
 
     async def app_funnel(i: int) -> Any:
-        async with read_tx():
+        async with reads():
             clause = await search.filter_clause(manager, ListQuery(), access.ANALYSIS)
             return await analysis.funnel(clause, await current_settings())
 

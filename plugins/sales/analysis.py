@@ -23,11 +23,11 @@ import msgspec
 from piccolo.query.functions.aggregate import Count, Sum
 
 from core.customers.errors import InvalidInput
-from core.db.tx import read_tx
 from core.org.tables import Department
 from core.perms.actor import Actor
 from plugins.sales import access, search
 from plugins.sales.money import weighted_yuan, yuan
+from plugins.sales.reads import reads
 from plugins.sales.records import names_of
 from plugins.sales.schemas import ListQuery
 from plugins.sales.settings import SalesSettings
@@ -209,7 +209,7 @@ async def report(actor: Actor, query: ListQuery, *, by: str = "owner", period: s
         raise InvalidInput(f"分组只能是 {'/'.join(DIMENSIONS)} / `by` must be one of {list(DIMENSIONS)}")
     if period not in PERIODS:
         raise InvalidInput(f"周期只能是 {'/'.join(PERIODS)} / `period` must be one of {list(PERIODS)}")
-    async with read_tx():
+    async with reads():
         settings = await current_settings()
         clause = await search.filter_clause(actor, query, access.ANALYSIS)
         rows = await funnel(clause, settings)

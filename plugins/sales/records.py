@@ -16,12 +16,12 @@ from core.customers.errors import InvalidInput, field_error
 from core.customers.ownership import user_department
 from core.customers.tables import Contact, Customer
 from core.db import write_tx
-from core.db.tx import read_tx
 from core.perms.actor import Actor
 from core.perms.scope import where_all
 from plugins.sales import access, rules
 from plugins.sales.money import parse_amount, parse_probability, weighted_yuan, yuan
 from plugins.sales.numbers import next_number
+from plugins.sales.reads import reads
 from plugins.sales.schemas import BulkIn, HistoryOut, OpportunityIn, OpportunityOut, OpportunityPatch
 from plugins.sales.settings import OPEN_STATE, SalesSettings
 from plugins.sales.settings import current as current_settings
@@ -177,7 +177,7 @@ async def history_of(opportunity_id: int) -> list[HistoryOut]:
 
 
 async def detail(actor: Actor, opportunity_id: int, *, audit: bool = True) -> OpportunityOut:
-    async with read_tx():
+    async with reads():
         r = await access.opportunity_in_scope(actor, opportunity_id)
         customer = await customer_names({r["customer"]})
         owners = await names_of({r["owner"]})

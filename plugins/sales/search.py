@@ -11,12 +11,12 @@ from piccolo.query import OrderByRaw
 
 from core.audit.log import record
 from core.customers.errors import InvalidInput
-from core.db.tx import read_tx
 from core.host import SHANGHAI
 from core.perms.actor import Actor
 from core.perms.scope import NOTHING, where_all
 from plugins.sales import access
 from plugins.sales.money import parse_amount
+from plugins.sales.reads import reads
 from plugins.sales.schemas import ListQuery, OpportunityRow, Page
 from plugins.sales.settings import OPEN_STATE
 from plugins.sales.tables import Opportunity
@@ -143,7 +143,7 @@ def ordered(select: Any, query: ListQuery) -> Any:
 
 async def list_opportunities(actor: Actor, query: ListQuery, *, audit: bool = True) -> Page:
     """One page in scope (its reads on one connection); the query and its row count go to the audit log."""
-    async with read_tx():
+    async with reads():
         clause = where_all(await filter_clause(actor, query), cursor_clause(query))
         select = Opportunity.select(*ROW_COLUMNS)
         if clause is not None:
