@@ -184,7 +184,13 @@ async def test_settings_stages_openapi_and_personal_edition(make_user, client_fo
         assert r.json()["state"] == "已完成", r.text
         r = await c.post("/api/v1/opportunities", json={"name": "乙", "customer_id": cid})
         assert r.json()["stage"] == "初步接触" and r.json()["probability"] == 5
-        assert (await c.get("/admin/settings")).status_code == 200
+        page = (await c.get("/admin/settings")).text
+        assert page.count("初步接触") >= 1
+        form = {"stages": '[{"name": "线索", "probability": 20}, {"name": "签约", "probability": 100, '
+                '"outcome": "won"}]', "sources": "展会\n网络", "close_warn_days": "5"}
+        r = await c.post("/admin/settings/sales", data=form)
+        assert r.status_code == 200 and "已保存" in r.text, r.text[-500:]
+        assert [s["name"] for s in (await c.get("/api/v1/settings/sales")).json()["stages"]] == ["线索", "签约"]
         paths = (await c.get("/schema/openapi.json")).json()["paths"]
         assert {"/api/v1/opportunities", "/api/v1/needs", "/api/v1/opportunities/analysis"} <= set(paths)
     install_licence(edition=Edition.PERSONAL, seats=1)
