@@ -19,8 +19,6 @@ from drivers.ev_fwt785 import Backoff, Box, Timeouts
 from drivers.ev_fwt785.events import Event
 from drivers.ev_fwt785.simulator import PtyServer, SimBox, VirtualClock, register, reset
 
-structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.WARNING))
-
 E = TypeVar("E", bound=Event)
 _names = itertools.count()
 
@@ -34,6 +32,15 @@ FAST = Timeouts(
 @pytest.fixture
 def anyio_backend() -> str:
     return "asyncio"
+
+
+@pytest.fixture(autouse=True)
+def _quiet_driver_logs() -> Iterator[None]:
+    """The driver logs every line at debug/info; keep driver tests quiet and restore the config after."""
+    saved = structlog.get_config()
+    structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.WARNING))
+    yield
+    structlog.configure(**saved)
 
 
 @pytest.fixture(autouse=True)
