@@ -50,7 +50,7 @@ def _cell(key: str, r: dict[str, Any], customers: dict[int, str], owners: dict[i
     if key == "owner":
         return owners.get(r["owner"], "") if r["owner"] else ""
     if key == "amount":
-        return str(yuan(r["amount_fen"]))
+        return yuan(r["amount_fen"])  # a number cell in xlsx, the exact "1200.50" in csv
     if key == "needs":
         return "、".join(msgspec.json.decode(r["needs"] or "[]"))
     value = r[key]

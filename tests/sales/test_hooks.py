@@ -147,7 +147,9 @@ async def test_import_all_or_nothing_and_export_round_trip(make_user, make_depar
         book = CalamineWorkbook.from_filelike(io.BytesIO(r.content))
         rows = book.get_sheet_by_index(0).to_python()
         assert rows[0][:2] == ["编号", "机会名称"] and len(rows) == 2 and rows[1][1] == "甲"
-        assert "1200.50" in [str(x) for x in rows[1]]
+        assert 1200.5 in rows[1]
+        r_csv = await c.get("/api/v1/opportunities/export", params={"format": "csv", "stage": "方案报价"})
+        assert ",1200.50," in r_csv.content.decode("utf-8-sig")
         # the exported file imports again (a copy of each row)
         r = await c.post("/api/v1/opportunities/import", files={"file": ("o.xlsx", r.content, "application/vnd.ms")})
         assert r.status_code == 200 and r.json()["created"] == 1, r.text
