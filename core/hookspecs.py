@@ -112,6 +112,13 @@ def demo_data(users: dict[str, Any]) -> None:
 
 
 @hookspec
+def customer_references(customer_id: int) -> dict[str, int]:
+    """How many of this plugin's records belong to the customer and must keep it (may be async), by a
+    label users understand, e.g. {"销售机会": 3}. A non-zero count stops the customer being deleted
+    (core answers 409 naming them; merging the customer into another is the way out)."""
+
+
+@hookspec
 def customer_merge(keep_id: int, merge_id: int, actor: Any) -> dict[str, int]:
     """Two customers are being merged: move this plugin's rows from `merge_id` to `keep_id`, inside the
     caller's write transaction (may be async). Returns counts per kind of record moved."""

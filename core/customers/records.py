@@ -6,7 +6,7 @@ import datetime as dt
 from typing import Any
 
 import msgspec
-from litestar.exceptions import NotFoundException, PermissionDeniedException
+from litestar.exceptions import ClientException, NotFoundException, PermissionDeniedException
 
 from core.audit.log import diff_of, record
 from core.customers import access, config, credit_code, fields, phones
@@ -36,7 +36,9 @@ from core.customers.tables import (
     Plan,
 )
 from core.db import write_tx
+from core.host import current
 from core.perms.actor import Actor
+from core.plugins import collect
 
 CUSTOMER_FIELDS = (
     "kind",
@@ -358,6 +360,16 @@ async def purge_children(ids: list[int]) -> None:
 
 async def delete_customer(actor: Actor, customer_id: int) -> None:
     before = await access.deletable(actor, customer_id)
+    counts: dict[str, int] = {}
+    for found in await collect(current().pm.hook.customer_references, customer_id=customer_id):
+        for label, count in found.items():
+            counts[label] = counts.get(label, 0) + count
+    held = "、".join(f"{label} {count}" for label, count in counts.items() if count)
+    if held:
+        raise ClientException(
+            f"该客户还有{held}，不能删除；可合并到其他客户 / the customer still has {held}: merge it instead",
+            status_code=409,
+        )
     async with write_tx():
         await purge_children([customer_id])
         await Customer.delete().where(Customer.id == customer_id)

@@ -106,6 +106,27 @@ async def reminders(actor: Actor, today: dt.date) -> list[Reminder]:
 
 
 @hookimpl
+async def customer_references(customer_id: int) -> dict[str, int]:
+    from plugins.sales.tables import Need, Opportunity
+
+    return {"销售机会": await Opportunity.count().where(Opportunity.customer == customer_id),
+            "客户需求": await Need.count().where(Need.customer == customer_id)}
+
+
+@hookimpl
+async def customer_merge(keep_id: int, merge_id: int, actor: Actor) -> dict[str, int]:
+    """Opportunities and needs of the merged customer move to the kept one."""
+    from plugins.sales.tables import Need, Opportunity
+
+    moved = {}
+    for label, table in (("opportunities", Opportunity), ("needs", Need)):
+        rows = await table.update({table.customer: keep_id}).where(table.customer == merge_id).returning(table.id)
+        if rows:
+            moved[label] = len(rows)
+    return moved
+
+
+@hookimpl
 async def handover(from_user_id: int, to_user_id: int, actor: Actor) -> dict[str, int]:
     from plugins.sales.handover import hand_over
 

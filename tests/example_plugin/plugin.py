@@ -177,6 +177,12 @@ async def demo_data(users: dict) -> None:
 
 
 @hookimpl
+async def customer_references(customer_id: int) -> dict[str, int]:
+    count = await ExampleNote.count().where(ExampleNote.text.like(f"customer:{customer_id} keep%"))
+    return {"示例记录": count}
+
+
+@hookimpl
 async def customer_merge(keep_id: int, merge_id: int, actor) -> dict[str, int]:
     """Notes tagged `customer:<merged id> …` move to the kept customer."""
     rows = await ExampleNote.select().where(ExampleNote.text.like(f"customer:{merge_id} %"))

@@ -197,3 +197,16 @@ async def test_settings_stages_openapi_and_personal_edition(make_user, client_fo
     async with client_for(admin) as c:
         assert (await c.get("/api/v1/opportunities")).status_code == 200
         assert (await c.get("/sales/analysis")).status_code == 403
+
+
+async def test_a_customer_with_opportunities_is_merged_not_deleted(make_user, client_for):
+    boss = await make_user("boss", "admin")
+    async with client_for(boss) as c:
+        keep = await _customer(c)
+        gone = await _customer(c, "珠海建慧贸易公司")
+        oid = (await c.post("/api/v1/opportunities", json={"name": "续约", "customer_id": gone})).json()["id"]
+        r = await c.delete(f"/api/v1/customers/{gone}")
+        assert r.status_code == 409 and "销售机会 1" in r.json()["error"]
+        assert (await c.post("/api/v1/customers/merge", json={"keep_id": keep, "merge_id": gone})).status_code == 204
+        assert (await c.get(f"/api/v1/opportunities/{oid}")).json()["customer_id"] == keep
+        assert (await c.get(f"/api/v1/customers/{gone}")).status_code == 404
