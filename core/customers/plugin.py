@@ -78,6 +78,14 @@ def menu_items(actor: Actor) -> list[MenuItem]:
             key="customers.import", label="客户导入", href="/customers/import", permission="customers:import", order=18
         ),
         MenuItem(
+            key="customers.fields",
+            label="自定义字段",
+            href="/customers/fields",
+            permission="customers:settings",
+            section="admin",
+            order=31,
+        ),
+        MenuItem(
             key="customers.pools",
             label="公海规则",
             href="/customers/pools",

@@ -17,7 +17,16 @@ from core.customers import activity, analysis, assign, config, fields, importer,
 from core.customers.access import readable
 from core.customers.errors import InvalidInput
 from core.customers.routes_api import plans_due, query_from_params, timeline_of
-from core.customers.schemas import AssignIn, ContactIn, CustomerIn, FollowupIn, ListQuery, PoolIn, PoolRuleIn
+from core.customers.schemas import (
+    AssignIn,
+    ContactIn,
+    CustomerIn,
+    FieldDefIn,
+    FollowupIn,
+    ListQuery,
+    PoolIn,
+    PoolRuleIn,
+)
 from core.hooktypes import CustomerTab
 from core.plugins import collect_sync
 from core.web.responses import actor_of, page
@@ -162,9 +171,59 @@ async def columns_post(request: Request) -> ClientRedirect:
     return ClientRedirect(redirect_to="/customers")
 
 
+FIELD_KINDS = [("text", "文本"), ("number", "数字"), ("date", "日期"), ("choice", "单选"), ("multi", "多选")]
+SETTINGS = {"permission": "customers:settings"}
+
+
+@get("/customers/fields", opt=SETTINGS, include_in_schema=False)
+async def fields_page(request: Request) -> Template:
+    """自定义字段: the active definitions and a form adding one."""
+    return page("customers/fields.html", request, defs=await fields.active_defs(), kinds=FIELD_KINDS)
+
+
+@post("/customers/fields", opt=SETTINGS, include_in_schema=False)
+async def fields_post(request: Request) -> ClientRedirect | Template:
+    form = await request.form()
+    options = [o.strip() for o in _form_value(form, "options").replace("，", ",").replace("\n", ",").split(",")]
+    try:
+        data = msgspec.convert(
+            {
+                "key": _form_value(form, "key"),
+                "label": _form_value(form, "label"),
+                "kind": _form_value(form, "kind") or "text",
+                "options": [o for o in options if o],
+                "required": _form_value(form, "required") == "1",
+            },
+            FieldDefIn,
+        )
+        await fields.define(actor_of(request), data)
+    except msgspec.ValidationError as exc:
+        return _partial(
+            "_errors.html",
+            errors=[f"字段无效（标识须为小写字母开头的字母、数字或下划线）/ invalid field: {exc}"],
+        )
+    except InvalidInput as exc:
+        return _partial("_errors.html", errors=await _error_list(exc))
+    return ClientRedirect(redirect_to="/customers/fields")
+
+
 @get("/customers/new", opt={"permission": "customers:create"}, include_in_schema=False)
 async def new_page(request: Request) -> Template:
     return page("customers/new.html", request, settings=await config.current(), defs=await fields.active_defs())
+
+
+def _custom_values(form: Any, defs: list[fields.FieldDef]) -> dict[str, Any]:
+    """custom.<key> inputs; a multi-choice field posts one value per ticked option."""
+    out: dict[str, Any] = {}
+    for d in defs:
+        name = f"custom.{d.key}"
+        if d.kind == "multi" and hasattr(form, "getall"):
+            ticked = [v.strip() for v in form.getall(name, []) if isinstance(v, str) and v.strip()]
+            if ticked:
+                out[d.key] = ticked
+        elif _form_value(form, name):
+            out[d.key] = _form_value(form, name)
+    return out
 
 
 def _form_value(form: Any, key: str) -> str:
@@ -191,7 +250,7 @@ async def create_page(request: Request) -> ClientRedirect | Template:
         address=_form_value(form, "address"),
         needs=_form_value(form, "needs"),
         tags=[t.strip() for t in _form_value(form, "tags").replace("，", ",").split(",") if t.strip()],
-        custom={d.key: _form_value(form, f"custom.{d.key}") for d in defs if _form_value(form, f"custom.{d.key}")},
+        custom=_custom_values(form, defs),
         contacts=[ContactIn(name=contact_name, phones=phones, title=_form_value(form, "contact_title"))]
         if contact_name
         else [],
@@ -444,6 +503,8 @@ PAGE_HANDLERS = [
     assign_post,
     pools_page,
     pools_post,
+    fields_page,
+    fields_post,
     columns_post,
     new_page,
     create_page,

@@ -1,0 +1,57 @@
+"""Pages for custom-field definitions, merging duplicates, editing contacts and the import column mapping."""
+
+import pytest
+
+pytestmark = [pytest.mark.anyio, pytest.mark.db]
+
+HX = {"hx-request": "true"}
+
+
+async def test_custom_field_definitions_page(make_user, client_for):
+    from core.customers.tables import Customer
+
+    boss = await make_user("boss", "admin")
+    amy = await make_user("amy", "sales")
+    async with client_for(boss) as c:
+        page = await c.get("/customers/fields")
+        assert page.status_code == 200 and "暂无自定义字段" in page.text
+        for data in (
+            {"key": "budget", "label": "预算", "kind": "number"},
+            {"key": "visit_on", "label": "拜访日期", "kind": "date"},
+            {"key": "grade", "label": "评级", "kind": "choice", "options": "甲，乙\n丙"},
+            {"key": "products", "label": "意向产品", "kind": "multi", "options": "软件,硬件"},
+            {"key": "memo", "label": "备注", "kind": "text", "required": "1"},
+        ):
+            r = await c.post("/customers/fields", data=data, headers=HX)
+            assert r.status_code in (200, 201) and r.headers.get("hx-redirect") == "/customers/fields", r.text
+        r = await c.post("/customers/fields", data={"key": "grade", "label": "x"}, headers=HX)
+        assert "已存在" in r.text
+        r = await c.post("/customers/fields", data={"key": "opts", "label": "x", "kind": "choice"}, headers=HX)
+        assert "至少一个选项" in r.text
+        r = await c.post("/customers/fields", data={"key": "Bad Key", "label": "x"}, headers=HX)
+        assert "字段无效" in r.text
+        page = await c.get("/customers/fields")
+        assert "预算" in page.text and "甲，乙，丙" in page.text and "多选" in page.text
+        assert "/customers/fields" in (await c.get("/admin")).text
+        form = await c.get("/customers/new")
+        assert 'name="custom.grade"' in form.text and 'name="custom.products" multiple' in form.text
+        assert 'name="custom.budget" type="number"' in form.text
+        r = await c.post(
+            "/customers/new",
+            data={
+                "name": "字段测试公司",
+                "custom.budget": "12.5",
+                "custom.grade": "乙",
+                "custom.products": ["软件", "硬件"],
+                "custom.memo": "重点",
+            },
+            headers=HX,
+        )
+        assert r.headers.get("hx-redirect", "").startswith("/customers/"), r.text
+        row = await Customer.select(Customer.custom).where(Customer.name == "字段测试公司").first()
+        assert '"products":["软件","硬件"]' in row["custom"] and '"budget":12.5' in row["custom"]
+        r = await c.post("/customers/new", data={"name": "缺字段公司"}, headers=HX)
+        assert "必填" in r.text
+    async with client_for(amy) as c:
+        assert (await c.get("/customers/fields")).status_code == 403
+        assert (await c.post("/customers/fields", data={"key": "k", "label": "x"}, headers=HX)).status_code == 403
