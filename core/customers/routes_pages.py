@@ -8,12 +8,25 @@ from typing import Any
 import msgspec
 from litestar import Request, get, post
 from litestar.datastructures import UploadFile
+from litestar.exceptions import NotFoundException, PermissionDeniedException
 from litestar.params import FromPath
 from litestar.plugins.htmx import ClientRedirect
 from litestar.response import Template
 
 from core import host
-from core.customers import activity, analysis, assign, config, fields, importer, pool, records, reminders, search
+from core.customers import (
+    activity,
+    analysis,
+    assign,
+    config,
+    duplicates,
+    fields,
+    importer,
+    pool,
+    records,
+    reminders,
+    search,
+)
 from core.customers.access import readable
 from core.customers.errors import InvalidInput
 from core.customers.routes_api import plans_due, query_from_params, timeline_of
@@ -385,6 +398,22 @@ async def add_plan_page(request: Request, customer_id: FromPath[int]) -> Templat
     )
 
 
+@post("/customers/{customer_id:int}/merge", opt=EDIT, include_in_schema=False)
+async def merge_page(request: Request, customer_id: FromPath[int]) -> ClientRedirect | Template:
+    """合并到此客户: the duplicate's contacts, follow-ups, plans and tags move here, then it is deleted."""
+    form = await request.form()
+    merge_id = _form_value(form, "merge_id")
+    if not merge_id.isdigit():
+        return _partial("_errors.html", errors=["请选择要合并的客户 / choose the customer to merge"])
+    try:
+        await duplicates.merge(actor_of(request), customer_id, int(merge_id))
+    except InvalidInput as exc:
+        return _partial("_errors.html", errors=await _error_list(exc))
+    except (NotFoundException, PermissionDeniedException):
+        return _partial("_errors.html", errors=["无权合并该客户 / you may not merge that customer"])
+    return ClientRedirect(redirect_to=f"/customers/{customer_id}")
+
+
 @post("/customers/{customer_id:int}/star", opt=READ, include_in_schema=False)
 async def star_page(request: Request, customer_id: FromPath[int]) -> Template:
     form = await request.form()
@@ -515,6 +544,7 @@ PAGE_HANDLERS = [
     add_contact_page,
     add_followup_page,
     add_plan_page,
+    merge_page,
     star_page,
     contacts_page,
     plans_page,

@@ -55,3 +55,48 @@ async def test_custom_field_definitions_page(make_user, client_for):
     async with client_for(amy) as c:
         assert (await c.get("/customers/fields")).status_code == 403
         assert (await c.post("/customers/fields", data={"key": "k", "label": "x"}, headers=HX)).status_code == 403
+
+
+async def test_merge_a_duplicate_from_the_customer_page(make_user, client_for):
+    from core.customers.tables import Contact, Customer, Followup
+
+    boss = await make_user("boss", "admin")
+    amy = await make_user("amy", "sales")
+    async with client_for(boss) as c:
+        keep = (
+            await c.post(
+                "/api/v1/customers",
+                json={"name": "珠海建慧贸易有限公司", "tags": ["老客户"], "phones": ["13800138000"]},
+            )
+        ).json()["id"]
+        gone = (
+            await c.post(
+                "/api/v1/customers",
+                json={
+                    "name": "珠海 建慧贸易（有限公司）",
+                    "tags": ["华南"],
+                    "contacts": [{"name": "李四", "phones": ["138 0013 8000"]}],
+                },
+            )
+        ).json()["id"]
+        await c.post("/api/v1/followups", json={"customer_id": gone, "summary": "首次电话"})
+        page = await c.get(f"/customers/{keep}")
+        assert "合并到此客户" in page.text and f'name="merge_id" value="{gone}"' in page.text
+        assert "hx-confirm" in page.text
+        r = await c.post(f"/customers/{keep}/merge", data={"merge_id": str(keep)}, headers=HX)
+        assert "不能与自身合并" in r.text
+        r = await c.post(f"/customers/{keep}/merge", data={"merge_id": str(gone)}, headers=HX)
+        assert r.headers.get("hx-redirect") == f"/customers/{keep}", r.text
+        assert not await Customer.exists().where(Customer.id == gone)
+        assert await Contact.exists().where((Contact.customer == keep) & (Contact.name == "李四"))
+        assert await Followup.count().where(Followup.customer == keep) == 1
+        tags = (await Customer.select(Customer.tags).where(Customer.id == keep).first())["tags"]
+        assert set(tags.split(",")) == {"老客户", "华南"}
+        page = await c.get(f"/customers/{keep}")
+        assert "合并到此客户" not in page.text
+        other = (await c.post("/api/v1/customers", json={"name": "别人家公司"})).json()["id"]
+    async with client_for(amy) as c:
+        mine = (await c.post("/api/v1/customers", json={"name": "别人家公司"})).json()["id"]
+        r = await c.post(f"/customers/{mine}/merge", data={"merge_id": str(other)}, headers=HX)
+        assert "无权合并" in r.text
+        assert await Customer.exists().where(Customer.id == other)
