@@ -18,7 +18,7 @@ from core.customers.phones import InvalidPhone, normalise
 from core.perms.actor import Actor
 from core.web.responses import actor_of
 from plugins.dialer import agent_server, calls, campaigns, files, recordings, runtime, stats
-from plugins.dialer.audio import converter_note
+from plugins.dialer.audio import ACCEPT, FORMATS, MAX_SECONDS, MIN_SECONDS, RATE, converter_note
 from plugins.dialer.engine import io as i
 from plugins.dialer.errors import DialerInputError
 from plugins.dialer.live import HUB
@@ -259,8 +259,10 @@ class RecordingApi(Controller):
         return await recordings.list_recordings(actor_of(request))
 
     @get("/formats", opt={"permission": "dialer:recordings"})
-    async def formats(self) -> dict[str, str]:
-        return {"accepted": converter_note()}
+    async def formats(self) -> dict[str, Any]:
+        """What an upload may be (decoded with PyAV's bundled FFmpeg) and what it is converted to."""
+        return {"accepted": converter_note(), "formats": list(FORMATS), "accept": ACCEPT,
+                "output": f"WAV PCM 16-bit mono {RATE} Hz", "min_seconds": MIN_SECONDS, "max_seconds": MAX_SECONDS}
 
     @post("/", opt={"permission": "dialer:recordings"}, status_code=201)
     async def upload(self, request: Request, data: MultipartBody[RecordingUpload]) -> RecordingOut:

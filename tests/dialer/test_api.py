@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import io
-import shutil
 import wave
 
 import pytest
@@ -14,6 +13,7 @@ from core.customers.schemas import CustomerIn
 from plugins.dialer import files
 from plugins.dialer.tables import Call, Campaign, Dnc
 
+from .audiofiles import encoded_tone
 from .conftest import add_recording
 
 pytestmark = [pytest.mark.anyio, pytest.mark.db]
@@ -110,12 +110,49 @@ async def test_recordings_upload_convert_and_refuse(make_user, client_for, files
         assert r.status_code == 400 and "too long" in r.json()["error"]
         r = await c.post("/api/v1/dialer/recordings", files={"file": ("x.mp3", b"ID3\x03junk", "audio/mpeg")},
                          data={"name": "mp3"})
-        if shutil.which("ffmpeg") is None:
-            assert r.status_code == 400 and "ffmpeg" in r.json()["error"]
-        fmt = (await c.get("/api/v1/dialer/recordings/formats")).json()["accepted"]
-        assert "WAV" in fmt
+        assert r.status_code == 400 and "could not be decoded" in r.json()["error"]
+        r = await c.post("/api/v1/dialer/recordings", files={"file": ("x.txt", b"hello", "text/plain")},
+                         data={"name": "txt"})
+        assert r.status_code == 400 and "unsupported audio format" in r.json()["error"]
+        fmt = (await c.get("/api/v1/dialer/recordings/formats")).json()
+        assert all(k in fmt["accepted"] for k in ("WAV", "MP3", "M4A", "WebM", "OGG"))
+        assert "ffmpeg" not in fmt["accepted"]
         r = await c.patch(f"/api/v1/dialer/recordings/{rec['id']}", json={"handover_s": 99})
         assert r.status_code == 400
+
+
+@pytest.mark.parametrize(("kind", "mime"), [("mp3", "audio/mpeg"), ("m4a", "audio/mp4"),
+                                          ("webm", "audio/webm;codecs=opus"), ("ogg", "audio/ogg")])
+async def test_compressed_uploads_become_8k_mono_wav_prompts(make_user, client_for, files_dir, kind, mime):
+    """MP3/M4A/WebM-Opus (what the browser's 录音 button uploads)/OGG decode with PyAV, no system ffmpeg."""
+    uid = await make_user(f"erin_{kind}")
+    async with client_for(uid) as c:
+        r = await c.post("/api/v1/dialer/recordings", files={"file": (f"prompt.{kind}", encoded_tone(kind, 3.0), mime)},
+                         data={"name": f"开场白 {kind}", "handover_s": "2.5"})
+        assert r.status_code == 201, r.text
+        rec = r.json()
+        assert rec["duration_s"] == pytest.approx(3.0, abs=0.05) and rec["handover_s"] == 2.5
+        audio = await c.get(f"/api/v1/dialer/recordings/{rec['id']}/audio")
+        assert audio.headers["content-type"] == "audio/wav" and rec["size"] == len(audio.content)
+        with wave.open(io.BytesIO(audio.content)) as w:
+            assert (w.getnchannels(), w.getsampwidth(), w.getframerate()) == (1, 2, 8000)
+            assert w.getnframes() / 8000 == pytest.approx(3.0, abs=0.05)
+            frames = w.readframes(w.getnframes())
+        assert max(abs(v) for v in memoryview(frames).cast("h")[8000:16000]) > 3000  # the tone survived
+        r = await c.post("/api/v1/dialer/recordings", files={"file": (f"p.{kind}", encoded_tone(kind, 3.0), mime)},
+                         data={"name": "too late", "handover_s": "4"})
+        assert r.status_code == 400
+
+
+async def test_webm_recording_over_a_minute_or_too_short_is_refused(make_user, client_for, files_dir):
+    uid = await make_user("frank")
+    async with client_for(uid) as c:
+        r = await c.post("/api/v1/dialer/recordings", files={"file": ("rec.webm", encoded_tone("webm", 62),
+                                                                          "audio/webm")}, data={"name": "太长"})
+        assert r.status_code == 400 and "too long" in r.json()["error"]
+        r = await c.post("/api/v1/dialer/recordings", files={"file": ("rec.webm", encoded_tone("webm", 0.2),
+                                                                          "audio/webm")}, data={"name": "太短"})
+        assert r.status_code == 400 and "too short" in r.json()["error"]
 
 
 async def test_call_records_recording_access_is_checked_and_audited(make_user, actor_for, client_for, files_dir):
