@@ -6,7 +6,7 @@ import datetime as dt
 from typing import Any
 
 import msgspec
-from litestar import Request, get, post
+from litestar import Request, delete, get, patch, post
 from litestar.datastructures import UploadFile
 from litestar.exceptions import NotFoundException, PermissionDeniedException
 from litestar.params import FromPath
@@ -33,6 +33,7 @@ from core.customers.routes_api import plans_due, query_from_params, timeline_of
 from core.customers.schemas import (
     AssignIn,
     ContactIn,
+    ContactPatch,
     CustomerIn,
     FieldDefIn,
     FollowupIn,
@@ -347,6 +348,65 @@ async def add_contact_page(request: Request, customer_id: FromPath[int]) -> Temp
     return _partial("_contacts.html", cid=customer_id, contacts=await records.contacts_of(customer_id))
 
 
+async def _contacts_box(customer_id: int, **extra: Any) -> Template:
+    return _partial("_contacts.html", cid=customer_id, contacts=await records.contacts_of(customer_id), **extra)
+
+
+async def _contact_of(request: Request, customer_id: int, contact_id: int) -> Any:
+    """The contact, readable by the actor and belonging to this customer (else 404)."""
+    contact = await records.get_contact(actor_of(request), contact_id)
+    if contact.customer_id != customer_id:
+        raise NotFoundException("联系人不存在 / contact not found")
+    return contact
+
+
+@get("/customers/{customer_id:int}/contacts/{contact_id:int}/edit", opt=EDIT, include_in_schema=False)
+async def edit_contact_form(request: Request, customer_id: FromPath[int], contact_id: FromPath[int]) -> Template:
+    contact = await _contact_of(request, customer_id, contact_id)
+    return await _contacts_box(customer_id, editing=contact)
+
+
+@patch("/customers/{customer_id:int}/contacts/{contact_id:int}", opt=EDIT, include_in_schema=False)
+async def update_contact_page(request: Request, customer_id: FromPath[int], contact_id: FromPath[int]) -> Template:
+    """编辑联系人: name, title, phones, email, WeChat, birthday, notes, 在职/离职."""
+    contact = await _contact_of(request, customer_id, contact_id)
+    form = await request.form()
+    raw_birthday = _form_value(form, "birthday")
+    try:
+        birthday = dt.date.fromisoformat(raw_birthday) if raw_birthday else None
+    except ValueError:
+        return await _contacts_box(
+            customer_id, editing=contact, errors=["生日格式应为 YYYY-MM-DD / birthday must be YYYY-MM-DD"]
+        )
+    try:
+        data = msgspec.convert(
+            {
+                "name": _form_value(form, "name"),
+                "title": _form_value(form, "title"),
+                "phones": [p for p in _form_value(form, "phones").replace("，", ",").split(",") if p.strip()],
+                "email": _form_value(form, "email"),
+                "wechat": _form_value(form, "wechat"),
+                "birthday": birthday,
+                "notes": _form_value(form, "notes"),
+                "employed": _form_value(form, "employed") != "0",
+            },
+            ContactPatch,
+        )
+        await records.update_contact(actor_of(request), contact_id, data)
+    except msgspec.ValidationError as exc:
+        return await _contacts_box(customer_id, editing=contact, errors=[f"联系人信息无效 / invalid contact: {exc}"])
+    except InvalidInput as exc:
+        return await _contacts_box(customer_id, editing=contact, errors=await _error_list(exc))
+    return await _contacts_box(customer_id)
+
+
+@delete("/customers/{customer_id:int}/contacts/{contact_id:int}", opt=EDIT, include_in_schema=False, status_code=200)
+async def delete_contact_page(request: Request, customer_id: FromPath[int], contact_id: FromPath[int]) -> Template:
+    await _contact_of(request, customer_id, contact_id)
+    await records.delete_contact(actor_of(request), contact_id)
+    return await _contacts_box(customer_id)
+
+
 @post("/customers/{customer_id:int}/followups", opt=EDIT, include_in_schema=False)
 async def add_followup_page(request: Request, customer_id: FromPath[int]) -> Template:
     form = await request.form()
@@ -542,6 +602,9 @@ PAGE_HANDLERS = [
     tab_contacts,
     tab_timeline,
     add_contact_page,
+    edit_contact_form,
+    update_contact_page,
+    delete_contact_page,
     add_followup_page,
     add_plan_page,
     merge_page,

@@ -100,3 +100,68 @@ async def test_merge_a_duplicate_from_the_customer_page(make_user, client_for):
         r = await c.post(f"/customers/{mine}/merge", data={"merge_id": str(other)}, headers=HX)
         assert "无权合并" in r.text
         assert await Customer.exists().where(Customer.id == other)
+
+
+async def test_edit_and_delete_a_contact_from_the_customer_page(make_user, make_department, client_for):
+    from core.customers.tables import Contact, ContactPhone
+
+    dept = await make_department("华南组")
+    amy = await make_user("amy", "sales", dept)
+    eve = await make_user("eve", "sales", dept)
+    async with client_for(amy) as c:
+        cid = (
+            await c.post(
+                "/api/v1/customers",
+                json={"name": "联系人测试公司", "contacts": [{"name": "李四", "phones": ["13800138000"]}]},
+            )
+        ).json()["id"]
+        pid = (await Contact.select(Contact.id).where(Contact.customer == cid).first())["id"]
+        tab = await c.get(f"/customers/{cid}/tab/contacts", headers=HX)
+        assert f'hx-get="/customers/{cid}/contacts/{pid}/edit"' in tab.text
+        assert f'hx-delete="/customers/{cid}/contacts/{pid}"' in tab.text and "hx-confirm" in tab.text
+        form = await c.get(f"/customers/{cid}/contacts/{pid}/edit", headers=HX)
+        assert f'hx-patch="/customers/{cid}/contacts/{pid}"' in form.text and 'value="李四"' in form.text
+        r = await c.patch(
+            f"/customers/{cid}/contacts/{pid}",
+            data={
+                "name": "李四光",
+                "title": "经理",
+                "phones": "13900139000，020-12345678",
+                "email": "li@example.com",
+                "wechat": "lisi_wx",
+                "birthday": "1980-05-06",
+                "notes": "周一上午方便",
+                "employed": "0",
+            },
+            headers=HX,
+        )
+        assert r.status_code == 200 and "李四光" in r.text and "离职" in r.text, r.text
+        row = await Contact.select().where(Contact.id == pid).first()
+        assert (row["title"], row["email"], row["wechat"], row["notes"], row["employed"]) == (
+            "经理",
+            "li@example.com",
+            "lisi_wx",
+            "周一上午方便",
+            False,
+        )
+        assert {p["e164"] for p in await ContactPhone.select(ContactPhone.e164).where(ContactPhone.contact == pid)} == {
+            "+8613900139000",
+            "+862012345678",
+        }
+        r = await c.patch(f"/customers/{cid}/contacts/{pid}", data={"name": "李四光", "phones": "12"}, headers=HX)
+        assert "电话" in r.text and 'id="contact-edit"' in r.text
+        r = await c.patch(f"/customers/{cid}/contacts/{pid}", data={"name": "", "phones": ""}, headers=HX)
+        assert "联系人信息无效" in r.text
+        r = await c.patch(f"/customers/{cid}/contacts/{pid}", data={"name": "x", "birthday": "5/6"}, headers=HX)
+        assert "生日格式" in r.text
+    async with client_for(eve) as c:
+        assert (await c.get(f"/customers/{cid}/contacts/{pid}/edit", headers=HX)).status_code == 404
+        assert (await c.delete(f"/customers/{cid}/contacts/{pid}", headers=HX)).status_code == 404
+        other = (await c.post("/api/v1/customers", json={"name": "别家公司"})).json()["id"]
+        assert (await c.delete(f"/customers/{other}/contacts/{pid}", headers=HX)).status_code == 404
+    async with client_for(amy) as c:
+        assert (await c.delete(f"/customers/{other}/contacts/{pid}", headers=HX)).status_code == 404
+        r = await c.delete(f"/customers/{cid}/contacts/{pid}", headers=HX)
+        assert r.status_code == 200 and "暂无联系人" in r.text
+        assert not await Contact.exists().where(Contact.id == pid)
+        assert not await ContactPhone.exists().where(ContactPhone.contact == pid)
