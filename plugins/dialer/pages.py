@@ -16,7 +16,7 @@ from litestar.response import Template
 
 from core.web.responses import actor_of, page
 from plugins.dialer import api, calls, campaigns, recordings, runtime, stats
-from plugins.dialer.audio import converter_note
+from plugins.dialer.audio import ACCEPT, MAX_SECONDS, converter_note
 from plugins.dialer.errors import DialerInputError
 from plugins.dialer.schemas import CampaignIn, DeviceSpec, DispositionIn
 
@@ -148,7 +148,7 @@ async def stats_page(request: Request, by: FromQuery[str] = "user") -> Template:
 @get("/dialer/recordings", opt={"permission": "dialer:recordings"}, include_in_schema=False)
 async def recordings_page(request: Request) -> Template:
     return page("dialer/recordings.html", request, recordings=await recordings.list_recordings(actor_of(request)),
-                note=converter_note())
+                note=converter_note(), accept=ACCEPT, max_seconds=MAX_SECONDS)
 
 
 @post("/dialer/recordings", opt={"permission": "dialer:recordings"}, include_in_schema=False, status_code=200)
@@ -166,7 +166,7 @@ async def recording_upload_page(request: Request) -> Template | ClientRedirect:
 
 
 STATIC = Path(__file__).parent / "static"
-SCRIPTS = {"console.js", "dial.js"}
+SCRIPTS = {"console.js", "dial.js", "recordings.js"}
 
 
 @get("/dialer/static/{name:str}", opt={"public": True}, include_in_schema=False, cache_control=None)

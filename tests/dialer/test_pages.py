@@ -32,3 +32,39 @@ async def test_pages_render_and_forms_work(make_user, client_for, files_dir):
         assert cid is None
         r = await c.post("/dialer/campaigns/1/explode", headers={"hx-request": "true"})
         assert "unknown" in r.text or r.status_code == 404
+
+
+async def test_recordings_page_records_in_the_browser_and_uploads_webm(make_user, client_for, files_dir):
+    """The 录音 button's script is a static file (CSP: no inline scripts) posting MediaRecorder's WebM/Opus
+    blob to the upload API; that upload (built here as the script builds it) becomes an 8 kHz WAV prompt."""
+    import io
+    import re
+    import wave
+
+    from .audiofiles import encoded_tone
+
+    uid = await make_user("rita")
+    async with client_for(uid) as c:
+        page = await c.get("/dialer/recordings")
+        assert page.status_code == 200
+        assert 'id="rec-start"' in page.text and "录音" in page.text and ".webm" in page.text
+        assert '<script src="/dialer/static/recordings.js" defer></script>' in page.text
+        assert not re.search(r"<script(?![^>]*\bsrc=)[^>]*>", page.text)  # no inline script
+        assert "script-src 'self'" in page.headers["content-security-policy"]
+        script = await c.get("/dialer/static/recordings.js")
+        assert script.status_code == 200 and script.headers["content-type"].startswith("application/javascript")
+        for needle in ("getUserMedia", "MediaRecorder", "audio/webm;codecs=opus", "/api/v1/dialer/recordings",
+                       "X-CSRF-Token"):
+            assert needle in script.text
+        r = await c.post("/api/v1/dialer/recordings",
+                         files={"file": ("录音.webm", encoded_tone("webm", 4.5), "audio/webm;codecs=opus")},
+                         data={"name": "浏览器录音", "handover_s": "3", "shared": "false"})
+        assert r.status_code == 201, r.text
+        rec = r.json()
+        assert rec["duration_s"] == pytest.approx(4.5, abs=0.05) and rec["handover_s"] == 3 and not rec["shared"]
+        audio = await c.get(f"/api/v1/dialer/recordings/{rec['id']}/audio")
+        with wave.open(io.BytesIO(audio.content)) as w:
+            assert (w.getnchannels(), w.getsampwidth(), w.getframerate()) == (1, 2, 8000)
+            assert w.getnframes() == pytest.approx(4.5 * 8000, abs=400)
+        page = await c.get("/dialer/recordings")
+        assert "浏览器录音" in page.text and f"/api/v1/dialer/recordings/{rec['id']}/audio" in page.text
