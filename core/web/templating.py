@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
+import msgspec
 from litestar.plugins.jinja import JinjaTemplateEngine
 
 from core import host
 from core.hooktypes import MenuItem
-from core.plugins import collect_sync
+from core.plugins import collect_sync, manifest_of
 from core.web import i18n
 
 
@@ -17,6 +18,32 @@ def menu(actor: Any, section: str = "main") -> list[MenuItem]:
         return []
     items = [m for m in collect_sync(host.current().pm.hook.menu_items, actor=actor) if m.section == section]
     return sorted((m for m in items if m.permission is None or actor.can(m.permission)), key=lambda m: m.order)
+
+
+class MenuGroup(msgspec.Struct, frozen=True):
+    """One module's menu items under its title (a dropdown in the top navigation)."""
+
+    title: str
+    items: list[MenuItem]
+
+    @property
+    def href(self) -> str:
+        return self.items[0].href
+
+
+def menu_groups(actor: Any) -> list[MenuGroup]:
+    """The main menu grouped by the plugin that contributes it, in the order of each group's first item."""
+    if actor is None:
+        return []
+    pm = host.current().pm
+    groups: list[MenuGroup] = []
+    for impl in pm.hook.menu_items.get_hookimpls():
+        kwargs = {"actor": actor} if "actor" in impl.argnames else {}
+        items = [m for m in impl.function(**kwargs) or [] if m.section == "main"
+                 and (m.permission is None or actor.can(m.permission))]
+        if items:
+            groups.append(MenuGroup(title=manifest_of(impl.plugin).title, items=sorted(items, key=lambda m: m.order)))
+    return sorted(groups, key=lambda g: g.items[0].order)
 
 
 def csrf_token(request: Any) -> str:
@@ -29,7 +56,8 @@ def configure_jinja(engine: JinjaTemplateEngine) -> None:
     env.add_extension("jinja2.ext.i18n")
     env.install_gettext_callables(i18n.gettext, i18n.ngettext, newstyle=True)  # type: ignore[attr-defined]
     env.globals.update(
-        menu=menu, csrf_token=csrf_token, languages=i18n.LANGUAGES, current_language=i18n.current_language,
+        menu=menu, menu_groups=menu_groups, csrf_token=csrf_token, languages=i18n.LANGUAGES,
+        current_language=i18n.current_language,
     )
     env.filters.update(
         datetime=i18n.fmt_datetime, date=i18n.fmt_date, money=i18n.fmt_money, number=i18n.fmt_number,
