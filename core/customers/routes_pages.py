@@ -556,20 +556,60 @@ async def import_page(request: Request) -> Template:
     request_max_body_size=60_000_000,
 )
 async def import_post(request: Request) -> Template:
+    """Dry run (预检) or commit; after a dry run each source column gets a select to change its target field."""
     form = await request.form()
     upload = form.get("file")
     if not isinstance(upload, UploadFile):
         return _partial("_errors.html", errors=["请选择文件 / choose a file"])
     content = await upload.read()
-    options = importer.ImportOptions(mode=_form_value(form, "mode") or "create")
+    filename = upload.filename or ""
+    mapping: dict[str, str] = {}
+    for i in range(500):
+        header = form.get(f"map.{i}.header")
+        if not isinstance(header, str):
+            break
+        target = _form_value(form, f"map.{i}.field")
+        mapping[header] = target
+    chosen = [f for f in mapping.values() if f]
+    columns = await _import_columns(content, filename)
+    if len(chosen) != len(set(chosen)):
+        return _partial(
+            "_import_report.html",
+            report=None,
+            errors=["同一字段只能对应一列 / each field can take only one column"],
+            **columns,
+            mapping=mapping,
+        )
+    options = importer.ImportOptions(mode=_form_value(form, "mode") or "create", mapping=mapping)
     try:
         if _form_value(form, "commit") == "1":
-            report = await importer.commit(actor_of(request), content, upload.filename or "", options)
+            report = await importer.commit(actor_of(request), content, filename, options)
         else:
-            report = await importer.dry_run(actor_of(request), content, upload.filename or "", options)
+            report = await importer.dry_run(actor_of(request), content, filename, options)
     except InvalidInput as exc:
-        return _partial("_errors.html", errors=(await _error_list(exc))[:200])
-    return _partial("_import_report.html", report=report)
+        errors = (await _error_list(exc))[:200]
+        if not columns["headers"]:
+            return _partial("_errors.html", errors=errors)
+        shown = (
+            {h: f for h, f in mapping.items() if f}
+            if mapping
+            else importer.auto_mapping(columns["headers"], await fields.active_defs(), {})
+        )
+        return _partial("_import_report.html", report=None, errors=errors, **columns, mapping=shown)
+    return _partial("_import_report.html", report=report, errors=[], **columns, mapping=report.mapping)
+
+
+async def _import_columns(content: bytes, filename: str) -> dict[str, Any]:
+    """The file's headers and the fields a column can be mapped to (empty headers if the file is unreadable)."""
+    from core.customers.spreadsheet import read_table
+
+    try:
+        headers, _ = read_table(content, filename)
+    except InvalidInput:
+        headers = []
+    targets = [(f, label) for f, label in importer.FIELD_LABELS.items()]
+    targets += [(f"custom:{d.key}", d.label) for d in await fields.active_defs()]
+    return {"headers": [h for h in headers if isinstance(h, str)], "targets": targets}
 
 
 @post("/customers/{customer_id:int}/claim", opt={"permission": "customers:pool"}, include_in_schema=False)

@@ -165,3 +165,41 @@ async def test_edit_and_delete_a_contact_from_the_customer_page(make_user, make_
         assert r.status_code == 200 and "暂无联系人" in r.text
         assert not await Contact.exists().where(Contact.id == pid)
         assert not await ContactPhone.exists().where(ContactPhone.contact == pid)
+
+
+async def test_import_page_lets_the_user_adjust_the_column_mapping(make_user, client_for):
+    from core.customers.tables import ContactPhone, Customer
+
+    boss = await make_user("boss", "manager")
+    content = "公司,号码,备注\n甲公司,13800138000,x\n乙公司,13900139000,y\n".encode()
+    files = {"file": ("a.csv", content, "text/csv")}
+    async with client_for(boss) as c:
+        page = await c.get("/customers/import")
+        assert 'id="import-result"' in page.text
+        r = await c.post("/customers/import", files=files, data={"mode": "create"}, headers=HX)
+        assert "找不到“客户名称”列" in r.text
+        assert 'name="map.0.header" value="公司"' in r.text and 'name="map.2.field"' in r.text
+        assert '<option value="name">客户名称</option>' in r.text
+        mapping = {
+            "map.0.header": "公司",
+            "map.0.field": "name",
+            "map.1.header": "号码",
+            "map.1.field": "phone",
+            "map.2.header": "备注",
+            "map.2.field": "",
+        }
+        r = await c.post("/customers/import", files=files, data={"mode": "create", **mapping}, headers=HX)
+        assert "共 2 行" in r.text and "新增 2" in r.text and "预检完成" in r.text, r.text
+        assert '<option value="name" selected>' in r.text and '<option value="phone" selected>' in r.text
+        assert await Customer.count() == 0
+        dup = {**mapping, "map.2.field": "name"}
+        r = await c.post("/customers/import", files=files, data={"mode": "create", **dup}, headers=HX)
+        assert "同一字段只能对应一列" in r.text
+        r = await c.post(
+            "/customers/import", files=files, data={"mode": "create", "commit": "1", **mapping}, headers=HX
+        )
+        assert "已导入，批次号" in r.text and "import-mapping" not in r.text
+        assert {r["name"] for r in await Customer.select(Customer.name)} == {"甲公司", "乙公司"}
+        assert await ContactPhone.count() == 2
+        r = await c.post("/customers/import", files={"file": ("a.csv", b"", "text/csv")}, headers=HX)
+        assert "0 字节" in r.text
