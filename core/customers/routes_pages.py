@@ -27,7 +27,7 @@ from core.customers import (
     reminders,
     search,
 )
-from core.customers.access import readable
+from core.customers.access import editable, readable
 from core.customers.errors import InvalidInput
 from core.customers.routes_api import plans_due, query_from_params, timeline_of
 from core.customers.schemas import (
@@ -35,6 +35,7 @@ from core.customers.schemas import (
     ContactIn,
     ContactPatch,
     CustomerIn,
+    CustomerPatch,
     FieldDefIn,
     FollowupIn,
     ListQuery,
@@ -297,6 +298,54 @@ async def detail_page(request: Request, customer_id: FromPath[int]) -> Template:
         settings=await config.current(),
         timeline=await timeline_of(request, customer_id),
     )
+
+
+@get("/customers/{customer_id:int}/edit", opt=EDIT, include_in_schema=False)
+async def edit_page(request: Request, customer_id: FromPath[int]) -> Template:
+    """编辑客户: the basic fields and every active custom field."""
+    actor = actor_of(request)
+    await editable(actor, customer_id)
+    customer = await records.detail(actor, customer_id, audit=False)
+    return page(
+        "customers/edit.html", request, c=customer, settings=await config.current(), defs=await fields.active_defs()
+    )
+
+
+@patch("/customers/{customer_id:int}", opt=EDIT, include_in_schema=False)
+async def update_page(request: Request, customer_id: FromPath[int]) -> ClientRedirect | Template:
+    form = await request.form()
+    defs = await fields.active_defs()
+    custom = _custom_values(form, defs)
+    try:
+        data = msgspec.convert(
+            {
+                **{
+                    k: _form_value(form, k)
+                    for k in (
+                        "kind",
+                        "credit_code",
+                        "type",
+                        "level",
+                        "industry",
+                        "province",
+                        "city",
+                        "source",
+                        "address",
+                        "needs",
+                    )
+                },
+                "name": _form_value(form, "name"),
+                "tags": [t.strip() for t in _form_value(form, "tags").replace("，", ",").split(",") if t.strip()],
+                "custom": {d.key: custom.get(d.key, "") for d in defs},
+            },
+            CustomerPatch,
+        )
+        await records.update_customer(actor_of(request), customer_id, data)
+    except msgspec.ValidationError as exc:
+        return _partial("_errors.html", errors=[f"输入无效 / invalid input: {exc}"])
+    except InvalidInput as exc:
+        return _partial("_errors.html", errors=await _error_list(exc))
+    return ClientRedirect(redirect_to=f"/customers/{customer_id}")
 
 
 @get("/customers/{customer_id:int}/tab/info", opt=READ, include_in_schema=False)
@@ -638,6 +687,8 @@ PAGE_HANDLERS = [
     new_page,
     create_page,
     detail_page,
+    edit_page,
+    update_page,
     tab_info,
     tab_contacts,
     tab_timeline,

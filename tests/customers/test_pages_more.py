@@ -203,3 +203,54 @@ async def test_import_page_lets_the_user_adjust_the_column_mapping(make_user, cl
         assert await ContactPhone.count() == 2
         r = await c.post("/customers/import", files={"file": ("a.csv", b"", "text/csv")}, headers=HX)
         assert "0 字节" in r.text
+
+
+async def test_edit_page_shows_and_saves_custom_fields(make_user, client_for):
+    from core.customers.tables import Customer
+
+    boss = await make_user("boss", "admin")
+    eve = await make_user("eve", "sales")
+    async with client_for(boss) as c:
+        await c.post("/customers/fields", data={"key": "grade", "label": "评级", "kind": "choice", "options": "甲,乙"})
+        await c.post(
+            "/customers/fields", data={"key": "products", "label": "意向产品", "kind": "multi", "options": "软件,硬件"}
+        )
+        await c.post("/customers/fields", data={"key": "budget", "label": "预算", "kind": "number"})
+        cid = (
+            await c.post(
+                "/api/v1/customers", json={"name": "编辑测试公司", "tags": ["老客户"], "custom": {"budget": 3}}
+            )
+        ).json()["id"]
+        assert f'href="/customers/{cid}/edit"' in (await c.get(f"/customers/{cid}")).text
+        form = await c.get(f"/customers/{cid}/edit")
+        assert form.status_code == 200 and f'hx-patch="/customers/{cid}"' in form.text
+        assert 'value="编辑测试公司"' in form.text and 'name="custom.budget" value="3"' in form.text
+        assert 'name="custom.products" multiple' in form.text
+        r = await c.patch(
+            f"/customers/{cid}",
+            data={
+                "kind": "enterprise",
+                "name": "编辑后公司",
+                "type": "潜在",
+                "industry": "制造",
+                "tags": "老客户，华南",
+                "custom.grade": "乙",
+                "custom.products": ["硬件"],
+                "custom.budget": "",
+            },
+            headers=HX,
+        )
+        assert r.headers.get("hx-redirect") == f"/customers/{cid}", r.text
+        row = await Customer.select().where(Customer.id == cid).first()
+        assert (row["name"], row["industry"], row["tags"]) == ("编辑后公司", "制造", "老客户,华南")
+        assert row["custom"] == '{"grade":"乙","products":["硬件"]}'
+        form = await c.get(f"/customers/{cid}/edit")
+        assert "<option selected>乙</option>" in form.text and "<option selected>硬件</option>" in form.text
+        r = await c.patch(
+            f"/customers/{cid}", data={"kind": "enterprise", "name": "编辑后公司", "custom.grade": "丙"}, headers=HX
+        )
+        assert "不在选项" in r.text
+    async with client_for(eve) as c:
+        assert (await c.get(f"/customers/{cid}/edit")).status_code == 404
+        r = await c.patch(f"/customers/{cid}", data={"kind": "enterprise", "name": "x"}, headers=HX)
+        assert r.status_code == 404
