@@ -81,3 +81,44 @@ async def test_campaign_take_over_disposition_and_recording(page, make_user, act
     assert (await response.body())[:4] == b"RIFF"
     assert "意向" in await page.locator("#tab-body").inner_text()
     assert not [e for e in errors if "Content Security Policy" in e or "Uncaught" in e], errors
+
+
+async def test_record_prompt_in_the_browser_with_a_fake_microphone(live_server, make_user):  # noqa: F811
+    """录音 in headless Chromium with its fake microphone (a beep): record ~2 s, stop, upload → a prompt."""
+    from playwright.async_api import async_playwright
+
+    if not Path(e2e.CHROMIUM).exists():  # noqa: ASYNC240 (a one-off check before the browser starts)
+        pytest.skip("chromium is not installed (make test installs it)")
+    await make_user("luyin")
+    args = [*e2e.CHROMIUM_ARGS, "--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream"]
+    async with async_playwright() as pw:
+        browser = await pw.chromium.launch(executable_path=e2e.CHROMIUM, headless=True, args=args)
+        context = await browser.new_context(base_url=live_server, locale="zh-CN")
+        await context.grant_permissions(["microphone"])
+        page = await context.new_page()
+        page.set_default_timeout(10_000)
+        errors: list[str] = []
+        page.on("pageerror", lambda exc: errors.append(str(exc)))
+        page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+        try:
+            await sign_in(page, "luyin", TEST_PASSWORD)
+            await page.goto("/dialer/recordings")
+            await page.fill("input[name=name]", "浏览器录音")
+            await page.fill("input[name=handover_s]", "1")
+            await page.click("#rec-start")
+            await page.wait_for_selector("#rec-stop:not([disabled])")
+            await page.wait_for_timeout(2500)
+            await page.click("#rec-stop")
+            await page.wait_for_selector("#rec-upload:not([disabled])")
+            assert await page.locator("#rec-preview").get_attribute("src") or ""
+            await page.click("#rec-upload")
+            await page.wait_for_selector("table.grid >> text=浏览器录音")
+            recs = await (await page.request.get("/api/v1/dialer/recordings")).json()
+            rec = next(r for r in recs if r["name"] == "浏览器录音")
+            assert 1.5 < rec["duration_s"] < 4.0 and rec["handover_s"] == 1
+            wav = await (await page.request.get(f"/api/v1/dialer/recordings/{rec['id']}/audio")).body()
+            assert wav[:4] == b"RIFF"
+            assert not [e for e in errors if "Content Security Policy" in e or "Uncaught" in e], errors
+        finally:
+            await context.close()
+            await browser.close()
