@@ -1,4 +1,4 @@
-"""Test audio made with PyAV itself: a sine wave encoded into MP3, M4A (AAC), WebM (Opus), OGG (Opus)."""
+"""Test audio made with PyAV itself: a sine wave encoded into MP3, M4A (AAC), WebM (Opus), OGG (Opus), AMR-NB."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ KINDS = {
     "m4a": ("ipod", "aac", 44100, "stereo"),
     "webm": ("webm", "libopus", 48000, "mono"),
     "ogg": ("ogg", "libopus", 48000, "stereo"),
+    "amr": ("amr", "libopencore_amrnb", 8000, "mono"),
 }
 
 

@@ -122,7 +122,8 @@ async def test_recordings_upload_convert_and_refuse(make_user, client_for, files
 
 
 @pytest.mark.parametrize(("kind", "mime"), [("mp3", "audio/mpeg"), ("m4a", "audio/mp4"),
-                                          ("webm", "audio/webm;codecs=opus"), ("ogg", "audio/ogg")])
+                                          ("webm", "audio/webm;codecs=opus"), ("ogg", "audio/ogg"),
+                                          ("amr", "audio/amr")])
 async def test_compressed_uploads_become_8k_mono_wav_prompts(make_user, client_for, files_dir, kind, mime):
     """MP3/M4A/WebM-Opus (what the browser's 录音 button uploads)/OGG decode with PyAV, no system ffmpeg."""
     uid = await make_user(f"erin_{kind}")
