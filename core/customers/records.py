@@ -12,7 +12,6 @@ from core.audit.log import diff_of, record
 from core.customers import access, config, credit_code, fields, phones
 from core.customers.errors import InvalidInput, field_error
 from core.customers.ownership import move, user_department
-from core.customers.readtx import read_tx
 from core.customers.schemas import (
     ContactIn,
     ContactOut,
@@ -35,7 +34,7 @@ from core.customers.tables import (
     OwnerHistory,
     Plan,
 )
-from core.db import write_tx
+from core.db import read_tx, write_tx
 from core.host import current
 from core.perms.actor import Actor
 from core.plugins import collect

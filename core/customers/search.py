@@ -18,9 +18,9 @@ from core.audit.log import record
 from core.auth.tables import User
 from core.customers import access, fields, phones
 from core.customers.errors import InvalidInput
-from core.customers.readtx import read_tx
 from core.customers.schemas import CustomerRow, ListQuery, Page
 from core.customers.tables import ContactPhone, Customer, CustomerShare, CustomerStar
+from core.db import read_tx
 from core.perms.actor import Actor
 from core.perms.scope import NOTHING, where_all
 
