@@ -11,6 +11,7 @@ import tempfile
 import time
 import urllib.request
 from pathlib import Path
+from urllib.parse import urlparse, urlunparse
 
 ROOT = Path(__file__).resolve().parent.parent
 PG_ADMIN_URL = os.environ.get("WAIHUBAO_BENCH_PG_ADMIN", "postgresql://postgres@127.0.0.1:5432/postgres")
@@ -104,3 +105,22 @@ class Server:
     def stop(self) -> None:
         self.proc.terminate()
         self.proc.wait(timeout=10)
+
+
+def scratch_url(database: str) -> tuple[str, str | None]:
+    """(URL to use, admin URL for CREATE/DROP DATABASE or None for SQLite): a scratch PostgreSQL database
+    named `database` beside the one in WAIHUBAO_DATABASE_URL, else a fresh SQLite file."""
+    base = os.environ.get("WAIHUBAO_DATABASE_URL", "")
+    if base.startswith(("postgres://", "postgresql://")):
+        return urlunparse(urlparse(base)._replace(path=f"/{database}")), base
+    return f"sqlite:///{Path(tempfile.mkdtemp(prefix=f'{database}-')) / 'bench.db'}", None
+
+
+async def pg_admin(url: str, sql: str) -> None:
+    import asyncpg
+
+    conn = await asyncpg.connect(url)
+    try:
+        await conn.execute(sql)
+    finally:
+        await conn.close()

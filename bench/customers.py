@@ -23,9 +23,10 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from urllib.parse import urlparse, urlunparse
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench._common import pg_admin, scratch_url
 
 SIZES = {
     "smoke": {"customers": 2_000, "contacts": 3, "users": 50, "departments": 10, "repeat": 15, "import": 500},
@@ -43,24 +44,8 @@ def pct(values: list[float], p: float) -> float:
     return s[min(len(s) - 1, round(p / 100 * (len(s) - 1)))]
 
 
-def scratch_url() -> tuple[str, str | None]:
-    """(url to use, admin url for create/drop or None for SQLite)."""
-    base = os.environ.get("WAIHUBAO_DATABASE_URL", "")
-    if base.startswith(("postgres://", "postgresql://")):
-        parts = urlparse(base)
-        return urlunparse(parts._replace(path=f"/{SCRATCH_PG}")), base
-    path = Path(tempfile.mkdtemp(prefix="wh-bench-")) / "bench.db"
-    return f"sqlite:///{path}", None
 
 
-async def pg_admin(admin_url: str, sql: str) -> None:
-    import asyncpg
-
-    conn = await asyncpg.connect(admin_url)
-    try:
-        await conn.execute(sql)
-    finally:
-        await conn.close()
 
 
 class Loader:
@@ -518,7 +503,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--size", choices=list(SIZES), default="smoke")
     args = parser.parse_args()
-    url, admin = scratch_url()
+    url, admin = scratch_url(SCRATCH_PG)
     if admin:
         asyncio.run(pg_admin(admin, f"DROP DATABASE IF EXISTS {SCRATCH_PG}"))
         asyncio.run(pg_admin(admin, f"CREATE DATABASE {SCRATCH_PG}"))

@@ -19,14 +19,14 @@ import json
 import os
 import random
 import sys
-import tempfile
 import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlparse, urlunparse
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench._common import pg_admin, scratch_url
 
 SIZES: dict[str, dict[str, int]] = {
     "smoke": {"customers": 5_000, "opportunities": 2_000, "users": 30, "departments": 10, "repeat": 10},
@@ -44,22 +44,8 @@ def pct(values: list[float], p: float) -> float:
     return s[min(len(s) - 1, round(p / 100 * (len(s) - 1)))]
 
 
-def scratch_url() -> tuple[str, str | None]:
-    """(url to use, admin url for create/drop, or None for SQLite)."""
-    base = os.environ.get("WAIHUBAO_DATABASE_URL", "")
-    if base.startswith(("postgres://", "postgresql://")):
-        return urlunparse(urlparse(base)._replace(path=f"/{SCRATCH_PG}")), base
-    return f"sqlite:///{Path(tempfile.mkdtemp(prefix='wh-bench-sales-')) / 'bench.db'}", None
 
 
-async def pg_admin(url: str, sql: str) -> None:
-    import asyncpg
-
-    conn = await asyncpg.connect(url)
-    try:
-        await conn.execute(sql)
-    finally:
-        await conn.close()
 
 
 class Loader:
@@ -329,7 +315,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--size", choices=list(SIZES), default="smoke")
     args = parser.parse_args()
-    url, admin = scratch_url()
+    url, admin = scratch_url(SCRATCH_PG)
     if admin:
         asyncio.run(pg_admin(admin, f"DROP DATABASE IF EXISTS {SCRATCH_PG}"))
         asyncio.run(pg_admin(admin, f"CREATE DATABASE {SCRATCH_PG}"))

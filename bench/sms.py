@@ -17,34 +17,21 @@ import json
 import os
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlparse, urlunparse
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench._common import pg_admin, scratch_url
 
 SIZES = {"smoke": 300, "small": 2_000, "full": 10_000}
 SCRATCH_PG = "waihubao_bench_sms"
 TEXT = "{联系人}您好，感谢关注外呼宝。本周新品上市，详情请回复本短信咨询。回TD退订"
 
 
-def scratch_url() -> tuple[str, str | None]:
-    base = os.environ.get("WAIHUBAO_DATABASE_URL", "")
-    if base.startswith(("postgres://", "postgresql://")):
-        return urlunparse(urlparse(base)._replace(path=f"/{SCRATCH_PG}")), base
-    return f"sqlite:///{Path(tempfile.mkdtemp(prefix='wh-bench-sms-')) / 'bench.db'}", None
 
 
-async def pg_admin(admin_url: str, sql: str) -> None:
-    import asyncpg
-
-    conn = await asyncpg.connect(admin_url)
-    try:
-        await conn.execute(sql)
-    finally:
-        await conn.close()
 
 
 async def one_channel(channel: str, n: int, offset: int) -> dict[str, Any]:
@@ -133,7 +120,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--size", choices=list(SIZES), default="smoke")
     args = parser.parse_args()
-    url, admin = scratch_url()
+    url, admin = scratch_url(SCRATCH_PG)
     if admin:
         asyncio.run(pg_admin(admin, f"DROP DATABASE IF EXISTS {SCRATCH_PG}"))
         asyncio.run(pg_admin(admin, f"CREATE DATABASE {SCRATCH_PG}"))
