@@ -120,3 +120,14 @@ async def merge_plugin_data(keep_id: int, merge_id: int, actor: Actor) -> list[A
     from core.plugins import collect
 
     return await collect(current().pm.hook.customer_merge, keep_id=keep_id, merge_id=merge_id, actor=actor)
+
+
+async def repoint(tables: dict[str, Any], keep_id: int, merge_id: int) -> dict[str, int]:
+    """For a plugin's `customer_merge`: move rows of each table (label → table with a `customer` column)
+    from the merged customer to the kept one; returns the counts moved, leaving out zeros."""
+    moved = {}
+    for label, table in tables.items():
+        rows = await table.update({table.customer: keep_id}).where(table.customer == merge_id).returning(table.id)
+        if rows:
+            moved[label] = len(rows)
+    return moved

@@ -78,14 +78,10 @@ def background_tasks() -> list:
 @hookimpl
 async def customer_merge(keep_id: int, merge_id: int, actor) -> dict[str, int]:
     """Call records and campaign numbers of the merged customer move to the kept one."""
+    from core.customers.duplicates import repoint
     from plugins.dialer.tables import Call, CampaignNumber, Consent
 
-    moved = {}
-    for label, table in (("calls", Call), ("campaign_numbers", CampaignNumber), ("consents", Consent)):
-        rows = await table.update({table.customer: keep_id}).where(table.customer == merge_id).returning(table.id)
-        if rows:
-            moved[label] = len(rows)
-    return moved
+    return await repoint({"calls": Call, "campaign_numbers": CampaignNumber, "consents": Consent}, keep_id, merge_id)
 
 
 @hookimpl

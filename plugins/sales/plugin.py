@@ -116,14 +116,10 @@ async def customer_references(customer_id: int) -> dict[str, int]:
 @hookimpl
 async def customer_merge(keep_id: int, merge_id: int, actor: Actor) -> dict[str, int]:
     """Opportunities and needs of the merged customer move to the kept one."""
+    from core.customers.duplicates import repoint
     from plugins.sales.tables import Need, Opportunity
 
-    moved = {}
-    for label, table in (("opportunities", Opportunity), ("needs", Need)):
-        rows = await table.update({table.customer: keep_id}).where(table.customer == merge_id).returning(table.id)
-        if rows:
-            moved[label] = len(rows)
-    return moved
+    return await repoint({"opportunities": Opportunity, "needs": Need}, keep_id, merge_id)
 
 
 @hookimpl

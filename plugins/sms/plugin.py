@@ -123,14 +123,10 @@ async def demo_data(users: dict[str, Any]) -> None:
 @hookimpl
 async def customer_merge(keep_id: int, merge_id: int, actor: Any) -> dict[str, int]:
     """Sent and received messages of the merged customer move to the kept one."""
+    from core.customers.duplicates import repoint
     from plugins.sms.tables import SmsInbox, SmsMessage
 
-    moved = {}
-    for label, table in (("sms_messages", SmsMessage), ("sms_inbox", SmsInbox)):
-        rows = await table.update({table.customer: keep_id}).where(table.customer == merge_id).returning(table.id)
-        if rows:
-            moved[label] = len(rows)
-    return moved
+    return await repoint({"sms_messages": SmsMessage, "sms_inbox": SmsInbox}, keep_id, merge_id)
 
 
 @hookimpl
