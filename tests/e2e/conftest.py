@@ -60,11 +60,24 @@ def live_server(db) -> str:
     return str(_server["url"])
 
 
-def pytest_sessionfinish(session, exitstatus) -> None:
-    proc = _server.get("proc")
+def _stop_server() -> None:
+    proc = _server.pop("proc", None)
+    _server.pop("url", None)
     if proc is not None:
         proc.terminate()
         proc.wait(timeout=10)
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _server_ends_with_the_module():
+    """The server runs background workers (SMS queue, dialer) on the shared test database: it must not
+    outlive the browser tests and act on rows later tests create."""
+    yield
+    _stop_server()
+
+
+def pytest_sessionfinish(session, exitstatus) -> None:
+    _stop_server()
 
 
 @pytest.fixture
