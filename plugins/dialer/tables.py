@@ -142,6 +142,8 @@ class Call(Table, tablename="dialer_calls"):
     next_contact = Date(null=True, default=None)
     recording_file = Varchar(length=64, default="")
     recording_size = Integer(default=0)
+    recording_store = Varchar(length=16, default="local")  # local | s3: where recording_file lives
+    recording_purged_at = Timestamptz(null=True, default=None)  # removed by the retention setting
     followup = ForeignKey(Followup, null=True, on_delete=OnDelete.set_null)
     created_at = Timestamptz()
 
@@ -189,5 +191,16 @@ class EngineSnapshot(Table, tablename="dialer_engine_state"):
     updated_at = Timestamptz()
 
 
+class AgentLink(Table, tablename="dialer_agent_links"):
+    """An agent (电话助手) of one user: the highest upload sequence applied, kept across server restarts."""
+
+    key = Varchar(length=140, unique=True)  # "{user id}:{agent name}": agent names are only unique per user
+    user = ForeignKey(User, on_delete=OnDelete.restrict, index=True)
+    agent = Varchar(length=100)
+    devices = JSON(default="[]")
+    high_water = Integer(default=0)
+    last_seen = Timestamptz(null=True, default=None)
+
+
 ALL_TABLES = (Device, DeviceSlot, Recording, Campaign, CampaignNumber, Call, SimUsage, Dnc, Consent,
-              EngineSnapshot)
+              EngineSnapshot, AgentLink)
