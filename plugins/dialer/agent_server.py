@@ -12,18 +12,20 @@ import anyio
 import msgspec
 import structlog
 from litestar import Request, WebSocket, get, websocket
-from litestar.exceptions import WebSocketDisconnect
+from litestar.exceptions import NotFoundException, PermissionDeniedException, WebSocketDisconnect
 from litestar.params import FromPath
 
 from core.auth import tokens
 from core.auth.actors import load_actor
 from core.db import write_tx
 from core.perms.actor import Actor
+from core.perms.scope import get_in_scope
 from core.web.responses import actor_of
 from plugins.dialer import campaigns, files, store
 from plugins.dialer.agent_protocol import Ack, Batch, Command, Item, decode, encode
 from plugins.dialer.followups import followup_for_call
-from plugins.dialer.tables import Call, Campaign, Device, DeviceSlot
+from plugins.dialer.tables import AgentLink as AgentLinkRow
+from plugins.dialer.tables import Call, Campaign, CampaignNumber, Device, DeviceSlot
 
 log = structlog.get_logger("dialer.agent_server")
 
@@ -49,7 +51,6 @@ class AgentLink:
 class AgentHub:
     def __init__(self) -> None:
         self.links: dict[str, AgentLink] = {}
-        self.high: dict[str, int] = {}  # agent → highest sequence number applied
 
     def for_devices(self, names: set[str]) -> AgentLink | None:
         for link in self.links.values():
@@ -100,9 +101,63 @@ async def register_devices(agent: str, names: list[str], actor: Actor) -> None:
                 await DeviceSlot.insert(DeviceSlot(device=dev, slot=k, limits={}))
 
 
-async def ingest_item(item: Item) -> None:
+class Refused(Exception):
+    """An uploaded message names a campaign, number, call or box outside the agent owner's reach."""
+
+
+async def _campaign_in_reach(actor: Actor, campaign_id: int | None) -> None:
+    if campaign_id is None:
+        return
+    try:
+        await get_in_scope(actor, "dialer:run", Campaign, campaign_id, owner=Campaign.owner,
+                           department=Campaign.department)
+    except (NotFoundException, PermissionDeniedException) as exc:
+        raise Refused(f"campaign {campaign_id}") from exc
+
+
+async def _authorise(item: Item, actor: Actor, devices: list[str]) -> dict[str, Any]:
+    """The detail of an uploaded message, checked against what the agent's owner may touch.
+
+    An agent acts for the user whose token it holds: its records are that user's, in campaigns that
+    user may run, on the boxes this agent announced. Anything else is refused (logged, acknowledged,
+    not applied) so a forged or stale upload never lands in someone else's records.
+    """
+    d = dict(item.msg.detail)
+    kind = d.get("kind")
+    if kind == "started":
+        info = dict(d["info"])
+        cid = info.get("campaign_id")
+        await _campaign_in_reach(actor, cid)
+        if cid is not None and not str(info.get("key", "")).startswith(store.attempt_key(cid, "")):
+            raise Refused("attempt key of another campaign")
+        if info.get("number_id") is not None and not await CampaignNumber.exists().where(
+                (CampaignNumber.id == info["number_id"]) & (CampaignNumber.campaign == cid)):
+            raise Refused(f"number {info['number_id']}")
+        info["user_id"], info["department_id"] = actor.user_id, actor.department_id
+        d["info"] = info
+    elif kind == "finished":
+        row = await Call.select(Call.user).where(Call.attempt_key == d["result"]["key"]).first()
+        if row is not None and row["user"] != actor.user_id:
+            raise Refused("call of another user")
+    elif kind == "number":
+        n = await CampaignNumber.select(CampaignNumber.campaign).where(CampaignNumber.id == d["id"]).first()
+        if n is None:
+            raise Refused(f"number {d['id']}")
+        await _campaign_in_reach(actor, n["campaign"])
+    elif kind == "status":
+        await _campaign_in_reach(actor, item.msg.campaign)
+    elif kind == "block" and d.get("device") not in devices:
+        raise Refused(f"box {d.get('device')}")
+    return d
+
+
+async def ingest_item(item: Item, actor: Actor, devices: list[str]) -> None:
     """Apply one uploaded message; every kind is idempotent (keyed by attempt or number)."""
-    d = item.msg.detail
+    try:
+        d = await _authorise(item, actor, devices)
+    except Refused as exc:
+        log.warning("agent upload refused", user=actor.user_id, seq=item.seq, what=str(exc))
+        return
     kind = d.get("kind")
     if kind == "started":
         await store.call_started(msgspec.convert(d["info"], store.DialInfo))
@@ -144,15 +199,38 @@ async def _count(campaign_id: int | None) -> None:
         }).where(Campaign.id == campaign_id)
 
 
-async def ingest_batch(hub: AgentHub, batch: Batch) -> int:
-    """Apply what is new in the batch in order; returns the sequence number to acknowledge."""
-    high = hub.high.get(batch.agent, 0)
+async def _link_row(actor: Actor, agent: str, devices: list[str]) -> dict[str, Any]:
+    key = f"{actor.user_id}:{agent}"
+    now = dt.datetime.now(dt.UTC)
+    async with write_tx():
+        row = await AgentLinkRow.select().where(AgentLinkRow.key == key).first()
+        if row is None:
+            await AgentLinkRow.insert(AgentLinkRow(key=key, user=actor.user_id, agent=agent, devices=devices,
+                                                   high_water=0, last_seen=now))
+            return {"key": key, "high_water": 0}
+        await AgentLinkRow.update({AgentLinkRow.devices: devices, AgentLinkRow.last_seen: now}).where(
+            AgentLinkRow.key == key)
+        return row
+
+
+async def ingest_batch(link: AgentLink, batch: Batch) -> int:
+    """Apply what is new in the batch in order; returns the sequence number to acknowledge.
+
+    The high-water mark is stored per (user, agent), so a server restart neither re-applies nor
+    forgets anything, and two users' agents that share a name never share a mark.
+    """
+    key = f"{link.actor.user_id}:{link.name}"
+    row = await AgentLinkRow.select(AgentLinkRow.high_water).where(AgentLinkRow.key == key).first()
+    high = start = (row or await _link_row(link.actor, link.name, link.devices))["high_water"]
     for item in sorted(batch.items, key=lambda x: x.seq):
         if item.seq <= high:
             continue
-        await ingest_item(item)
+        await ingest_item(item, link.actor, link.devices)
         high = item.seq
-    hub.high[batch.agent] = high
+    if high != start:
+        async with write_tx():
+            await AgentLinkRow.update({AgentLinkRow.high_water: high, AgentLinkRow.last_seen: dt.datetime.now(
+                dt.UTC)}).where(AgentLinkRow.key == key)
     return high
 
 
@@ -178,9 +256,10 @@ async def agent_ws(socket: WebSocket) -> None:
     try:
         hello = msgspec.json.decode(await socket.receive_bytes(), type=Hello)
         await register_devices(hello.agent, hello.devices, actor)
+        stored = await _link_row(actor, hello.agent, hello.devices)
         link = AgentLink(hello.agent, actor, hello.devices, socket)
         HUB.links[hello.agent] = link
-        await socket.send_bytes(encode(Ack(upto=HUB.high.get(hello.agent, 0))))
+        await socket.send_bytes(encode(Ack(upto=stored["high_water"])))
         for row in await Campaign.select(Campaign.id).where(Campaign.status == "waiting"):
             names = await campaign_devices(row["id"])
             if names and names <= set(hello.devices):
@@ -189,7 +268,7 @@ async def agent_ws(socket: WebSocket) -> None:
         while True:
             msg = decode(await socket.receive_bytes())
             if isinstance(msg, Batch):
-                upto = await ingest_batch(HUB, msg)
+                upto = await ingest_batch(link, msg)
                 await socket.send_bytes(encode(Ack(upto=upto)))
     except (WebSocketDisconnect, anyio.EndOfStream, anyio.ClosedResourceError):
         pass
