@@ -119,6 +119,15 @@ def customer_references(customer_id: int) -> dict[str, int]:
 
 
 @hookspec
+def do_not_contact(numbers: list[str]) -> list[str]:
+    """Which of these E.164 numbers this plugin's lists say must never be called or texted (may be async):
+    the dialer's 谢绝来电 list and "不要再打" dispositions, SMS opt-outs (退订)… Callers ask through
+    `core.do_not_contact.blocked`, which unions every plugin's answer, so a callee who opted out on one
+    channel is left alone on all of them. A plugin that adds numbers calls `core.do_not_contact.announce`
+    (event `do_not_contact.added`) so work already queued — a running campaign — drops them at once."""
+
+
+@hookspec
 def customer_merge(keep_id: int, merge_id: int, actor: Any) -> dict[str, int]:
     """Two customers are being merged: move this plugin's rows from `merge_id` to `keep_id`, inside the
     caller's write transaction (may be async). Returns counts per kind of record moved."""

@@ -95,3 +95,10 @@ class EventHandler(msgspec.Struct, frozen=True, kw_only=True):
 
     event: str
     handle: Callable[[Any], Awaitable[None] | None]
+
+
+class DoNotContactAdded(msgspec.Struct, frozen=True, kw_only=True):
+    """Payload of the `do_not_contact.added` event: numbers (E.164) that just joined a plugin's list."""
+
+    numbers: list[str]
+    source: str  # the list's owner and why, e.g. "sms:reply", "dialer:disposition"

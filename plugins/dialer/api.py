@@ -14,6 +14,7 @@ from litestar.datastructures import UploadFile
 from litestar.params import FromPath, FromQuery, JSONBody, MultipartBody
 from litestar.response import File, ServerSentEvent, ServerSentEventMessage
 
+from core import do_not_contact
 from core.customers.phones import InvalidPhone, normalise
 from core.perms.actor import Actor
 from core.web.responses import actor_of
@@ -124,16 +125,11 @@ async def campaign_op(actor: Actor, campaign_id: int, op: str) -> CampaignOut:
 
 
 async def dispose(actor: Actor, call_id: int, data: DispositionIn) -> CallOut:
-    out = await calls.dispose(actor, call_id, data)
-    if data.disposition == calls.DO_NOT_CALL:
-        await agent_server.HUB.broadcast("dnc", out.number)
+    out = await calls.dispose(actor, call_id, data)  # "不要再打" reaches running engines through the DNC event
     if out.campaign_id is not None:
         await agent_server.HUB.command(out.campaign_id, "ready")
-    rt = runtime.current()
-    if rt is not None:
-        if data.disposition == calls.DO_NOT_CALL:
-            rt.broadcast(i.AddDnc(at=rt.clock(), e164=out.number))
-        if out.campaign_id is not None:
+        rt = runtime.current()
+        if rt is not None:
             rt.command(out.campaign_id, i.AgentReady(at=rt.clock()))
     return out
 
@@ -342,7 +338,7 @@ class DialApi(Controller):
             e164 = normalise(data.number)
         except InvalidPhone as exc:
             raise DialerInputError("号码无效", str(exc)) from exc
-        if await Dnc.exists().where(Dnc.e164 == e164):
+        if await do_not_contact.blocked([e164]):
             raise DialerInputError("该号码在谢绝来电名单中", "this number is on the do-not-call list")
         rt = runtime.current()
         if rt is None or not rt.boxes:

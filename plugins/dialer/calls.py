@@ -8,6 +8,7 @@ from typing import Any
 
 from litestar.exceptions import NotFoundException
 
+from core import do_not_contact
 from core.audit.log import record
 from core.customers.phones import InvalidPhone, normalise
 from core.db import write_tx
@@ -71,7 +72,7 @@ async def get_row(actor: Actor, call_id: int, permission: str = READ) -> dict[st
 
 
 async def add_dnc(actor: Actor | None, e164s: list[str], source: str, reason: str = "") -> int:
-    added = 0
+    added: list[str] = []
     now = dt.datetime.now(dt.UTC)
     async with write_tx():
         for e164 in dict.fromkeys(e164s):
@@ -79,10 +80,11 @@ async def add_dnc(actor: Actor | None, e164s: list[str], source: str, reason: st
                 continue
             await Dnc.insert(Dnc(e164=e164, source=source, reason=reason[:500],
                                  added_by=actor.user_id if actor else None, created_at=now))
-            added += 1
+            added.append(e164)
         if added:
-            await record(actor, "create", "dialer_dnc", "", meta={"count": added, "source": source})
-    return added
+            await record(actor, "create", "dialer_dnc", "", meta={"count": len(added), "source": source})
+    await do_not_contact.announce(added, f"dialer:{source}")
+    return len(added)
 
 
 def normalise_all(raw: list[str]) -> list[str]:

@@ -8,6 +8,7 @@ from typing import Any
 import msgspec
 from litestar.exceptions import NotFoundException
 
+from core import do_not_contact
 from core.audit.log import record
 from core.customers import access
 from core.customers.phones import InvalidPhone, cell_text, normalise
@@ -21,7 +22,7 @@ from core.perms.scope import get_in_scope, scope_where, where_all
 from plugins.dialer.engine import CampaignConfig, ConfigError, validate
 from plugins.dialer.errors import DialerConflict, DialerInputError
 from plugins.dialer.schemas import CampaignIn, CampaignOut
-from plugins.dialer.tables import Campaign, CampaignNumber, Device, Dnc, Recording
+from plugins.dialer.tables import Campaign, CampaignNumber, Device, Recording
 
 READ = "dialer:read"
 RUN = "dialer:run"
@@ -105,8 +106,7 @@ async def prepare_numbers(actor: Actor, data: CampaignIn) -> Prepared:
                 p.scope += 1
                 continue
             candidates.append((e164, link[0] if link else None, link[1] if link else None))
-    dnc = {r["e164"] for r in await Dnc.select(Dnc.e164).where(Dnc.e164.is_in([c[0] for c in candidates]))} \
-        if candidates else set()
+    dnc = await do_not_contact.blocked(c[0] for c in candidates)
     for e164, cust, contact in candidates:
         if e164 in seen:
             p.duplicate += 1

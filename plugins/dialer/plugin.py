@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from core.hookspecs import hookimpl
-from core.hooktypes import CustomerTab, MenuItem, Permission, PluginManifest
+from core.hooktypes import CustomerTab, EventHandler, MenuItem, Permission, PluginManifest
 
 MANIFEST = PluginManifest(name="dialer", title="云外呼", version="0.1.0", module="dialer",
                           description="自动外呼、号码直拨、拨打记录、外呼统计、电话助手")
@@ -82,6 +82,20 @@ async def customer_merge(keep_id: int, merge_id: int, actor) -> dict[str, int]:
     from plugins.dialer.tables import Call, CampaignNumber, Consent
 
     return await repoint({"calls": Call, "campaign_numbers": CampaignNumber, "consents": Consent}, keep_id, merge_id)
+
+
+@hookimpl
+async def do_not_contact(numbers: list[str]) -> list[str]:
+    from plugins.dialer.dnc import listed
+
+    return await listed(numbers)
+
+
+@hookimpl
+def event_handlers() -> list[EventHandler]:
+    from plugins.dialer.dnc import on_added
+
+    return [EventHandler(event="do_not_contact.added", handle=on_added)]
 
 
 @hookimpl

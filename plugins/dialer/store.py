@@ -12,9 +12,10 @@ from typing import Any
 import msgspec
 import structlog
 
+from core import do_not_contact
 from core.db import write_tx
 from plugins.dialer.engine import CampaignConfig, EngineState, SimState, calendar, dump, limits_for, load, new_state
-from plugins.dialer.tables import Call, Campaign, CampaignNumber, Device, DeviceSlot, Dnc, EngineSnapshot, SimUsage
+from plugins.dialer.tables import Call, Campaign, CampaignNumber, Device, DeviceSlot, EngineSnapshot, SimUsage
 
 log = structlog.get_logger("dialer.store")
 UTC = dt.UTC
@@ -102,7 +103,7 @@ async def campaign_setup(campaign_id: int, now: float) -> Setup:
         (CampaignNumber.campaign == campaign_id) & (CampaignNumber.state == "pending")
     ).order_by(CampaignNumber.position)
     e164s = [r["e164"] for r in rows]
-    dnc = sorted({r["e164"] for r in await Dnc.select(Dnc.e164).where(Dnc.e164.is_in(e164s))}) if e164s else []
+    dnc = sorted(await do_not_contact.blocked(e164s))
     history: dict[str, list[float]] = {}
     if e164s:
         since = ts(now - 86400)

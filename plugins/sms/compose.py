@@ -13,11 +13,12 @@ from typing import Any
 
 import msgspec
 
+from core import do_not_contact
 from core.audit.log import record
 from core.db import write_tx
 from core.host import SHANGHAI
 from core.perms.actor import Actor
-from plugins.sms import config, counters, fill, library, optout, recipients, segments
+from plugins.sms import config, counters, fill, library, recipients, segments
 from plugins.sms.channels.registry import check_configured
 from plugins.sms.errors import sms_error
 from plugins.sms.schemas import PreviewOut, Recipient, RecipientIn, SampleOut, SendIn, SendOut, Skipped
@@ -98,12 +99,12 @@ async def _recipients(actor: Actor, data: SendIn) -> tuple[list[Recipient], list
         skipped += no_mobile
     unique, dups = recipients.dedupe([*picked, *loose])
     skipped += dups
-    blocked = await optout.opted_out([r.number for r in unique])
+    blocked = await do_not_contact.blocked(r.number for r in unique)
     kept = []
     for r in unique:
         if r.number in blocked:
             skipped.append(Skipped(number=r.number, customer_id=r.customer_id,
-                                   reason="该号码已退订 / the number opted out"))
+                                   reason="该号码已退订或谢绝来电 / the number opted out"))
         else:
             kept.append(r)
     return kept, skipped

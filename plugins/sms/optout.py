@@ -1,6 +1,7 @@
 """退订名单: the numbers never texted again. A reply of TD/退订 puts the sender here.
 
-This list is SMS's own; the dialer keeps its do-not-call list — they should merge through a core hook.
+This list is SMS's own; it answers core's `do_not_contact` hook, so the dialer never calls these numbers
+either, and SMS never texts a number on the dialer's 谢绝来电 list.
 """
 
 from __future__ import annotations
@@ -8,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 
+from core import do_not_contact
 from core.audit.log import record
 from core.db import write_tx
 from core.perms.actor import Actor
@@ -50,6 +52,7 @@ async def add(number: str, *, source: str, actor: Actor | None, note: str = "") 
                                          created_by=actor.user_id if actor else None,
                                          created_at=dt.datetime.now(dt.UTC)))
         await record(actor, "create", "sms_optout", e164, meta={"source": source})
+    await do_not_contact.announce([e164], f"sms:{source}")
     return True
 
 

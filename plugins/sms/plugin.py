@@ -136,3 +136,10 @@ async def handover(from_user_id: int, to_user_id: int, actor: Any) -> dict[str, 
     rows = await SmsTemplate.update({SmsTemplate.owner: to_user_id}).where(
         SmsTemplate.owner == from_user_id).returning(SmsTemplate.id)
     return {"sms_templates": len(rows)} if rows else {}
+
+
+@hookimpl
+async def do_not_contact(numbers: list[str]) -> list[str]:
+    from plugins.sms.optout import opted_out
+
+    return sorted(await opted_out(numbers))

@@ -16,9 +16,10 @@ from typing import Any
 import anyio
 import structlog
 
+from core import do_not_contact
 from core.db import write_tx
 from core.host import SHANGHAI
-from plugins.sms import config, counters, optout
+from plugins.sms import config, counters
 from plugins.sms.channels import registry
 from plugins.sms.channels.base import ChannelUnavailable, Outcome, Session
 from plugins.sms.schemas import DrainOut
@@ -164,7 +165,7 @@ async def _process(rows: list[dict[str, Any]], sessions: Sessions, out: DrainOut
     for row in rows:
         by_channel.setdefault(row["channel"] or sessions.settings.default_channel, []).append(row)
     results: dict[int, Outcome] = {}
-    blocked = await optout.opted_out([r["number"] for r in rows])
+    blocked = await do_not_contact.blocked(r["number"] for r in rows)  # 退订 and every other module's list
     for name, group in by_channel.items():
         session = await sessions.get(name)
         if isinstance(session, str):

@@ -323,6 +323,17 @@ async def test_hook_event_handlers(db):
     assert example.SEEN["events"] == [{"n": 1}, ("after-fail", {"n": 3})]
 
 
+async def test_hook_do_not_contact_and_its_event(db):
+    from core import do_not_contact
+    from core.hooktypes import DoNotContactAdded
+
+    await ExampleNote.insert(ExampleNote(text="dnc:+8613800000001"))
+    assert await do_not_contact.blocked(["+8613800000001", "+8613800000003"]) == {"+8613800000001"}
+    assert await do_not_contact.blocked([]) == set()
+    await do_not_contact.announce(["+8613800000003"], "example:test")
+    assert DoNotContactAdded(numbers=["+8613800000003"], source="example:test") in example.SEEN["events"]
+
+
 async def test_hook_demo_data_once(db):
     from core.demo import seed_demo
 

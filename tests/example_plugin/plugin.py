@@ -168,7 +168,15 @@ def event_handlers() -> list[EventHandler]:
         EventHandler(event="example.ping", handle=lambda payload: SEEN["events"].append(payload)),
         EventHandler(event="example.fail", handle=_fail),
         EventHandler(event="example.fail", handle=_after_fail),
+        EventHandler(event="do_not_contact.added", handle=lambda payload: SEEN["events"].append(payload)),
     ]
+
+
+@hookimpl
+async def do_not_contact(numbers: list[str]) -> list[str]:
+    """The example's own list: notes written `dnc:<E.164>`."""
+    rows = await ExampleNote.select(ExampleNote.text).where(ExampleNote.text.is_in([f"dnc:{n}" for n in numbers]))
+    return [r["text"][4:] for r in rows]
 
 
 @hookimpl
