@@ -395,11 +395,27 @@ class DncApi(Controller):
 @get("/api/v1/dialer/stats", opt={"permission": "dialer:stats"}, tags=["dialer"])
 async def stats_api(request: Request, by: FromQuery[str] = "user", start: FromQuery[dt.date | None] = None,
                     end: FromQuery[dt.date | None] = None, format: FromQuery[str] = "json") -> Any:
-    rows = await stats.stats(actor_of(request), by, start, end)
+    """外呼统计 within the caller's scope: JSON rows, or `format=csv` / `format=xlsx` (Chinese header row).
+
+    `calls_per_hour` = dials ÷ distinct Asia/Shanghai clock hours with at least one dial (`active_hours`).
+    Exports are written to the audit log like every other export.
+    """
+    from core.audit.log import record
+
+    if format not in ("json", "csv", "xlsx"):
+        raise DialerInputError("格式须为 json、csv 或 xlsx", "format must be json, csv or xlsx")
+    actor = actor_of(request)
+    rows = await stats.stats(actor, by, start, end)
+    if format == "json":
+        return rows
+    await record(actor, "export", "dialer_stats", meta=stats.export_meta(by, start, end, format, len(rows)))
+    name = "-".join(["dialer-stats", by, *(d.isoformat() for d in (start, end) if d is not None)])
     if format == "csv":
-        return Response(stats.csv_of(rows).encode("utf-8-sig"), media_type="text/csv",
-                        headers={"content-disposition": f'attachment; filename="dialer-stats-{by}.csv"'})
-    return rows
+        return Response(stats.csv_of(rows).encode("utf-8-sig"), media_type="text/csv; charset=utf-8",
+                        headers={"content-disposition": f'attachment; filename="{name}.csv"'})
+    data = await anyio.to_thread.run_sync(stats.xlsx_of, rows, by)
+    return Response(data, media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+                    headers={"content-disposition": f'attachment; filename="{name}.xlsx"'})
 
 
 @get("/api/v1/dialer/live", opt={"permission": READ}, tags=["dialer"])

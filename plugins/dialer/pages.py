@@ -138,11 +138,45 @@ async def dial_page(request: Request, number: FromQuery[str] = "", customer_id: 
                 customer_id=customer_id)
 
 
+DIMS = {"user": "按人员", "department": "按部门", "campaign": "按任务", "sim": "按 SIM", "day": "按日", "week": "按周",
+        "month": "按月"}
+
+
 @get("/dialer/stats", opt={"permission": "dialer:stats"}, include_in_schema=False)
-async def stats_page(request: Request, by: FromQuery[str] = "user") -> Template:
-    rows = await stats.stats(actor_of(request), by if by in stats.BY else "user")
-    top = max((r.dials for r in rows), default=1) or 1
-    return page("dialer/stats.html", request, rows=rows, by=by, top=top, dims=stats.BY)
+async def stats_page(request: Request, by: FromQuery[str] = "user", start: FromQuery[str] = "",
+                     end: FromQuery[str] = "") -> Template:
+    """外呼统计: a GET form (dimension, date range; the last 30 days by default), a chart, the table, exports."""
+    import datetime as dt
+
+    from core.web.i18n import gettext as _
+    from plugins.dialer import charts
+    from plugins.dialer.engine.calendar import zone
+
+    by = by if by in stats.BY else "user"
+    today = dt.datetime.now(zone(stats.TZ)).date()
+    error = ""
+    rows: list = []
+    try:
+        first = dt.date.fromisoformat(start) if start.strip() else today - dt.timedelta(days=29)
+        last = dt.date.fromisoformat(end) if end.strip() else today
+    except ValueError:
+        first, last = today - dt.timedelta(days=29), today
+        error = "日期格式应为 YYYY-MM-DD / dates must be YYYY-MM-DD"
+    if not error:
+        try:
+            rows = await stats.stats(actor_of(request), by, first, last)
+        except DialerInputError as exc:
+            error = exc.message
+    title = _("外呼统计") + " · " + _(DIMS[by])
+    if by in stats.TIME_BY:
+        x_label = {"day": _("日期"), "week": _("周"), "month": _("月份")}[by]
+        chart = charts.time_chart(rows, title, x_label, ident="stats-chart")
+    else:
+        chart = charts.bar_chart(rows, title, ident="stats-chart")
+    params = {"by": by, "start": first.isoformat(), "end": last.isoformat()}
+    totals = stats.total_of(rows, by)
+    return page("dialer/stats.html", request, rows=rows, by=by, dims=DIMS, start=first, end=last, chart=chart,
+                params=params, error=error, totals=totals)
 
 
 @get("/dialer/recordings", opt={"permission": "dialer:recordings"}, include_in_schema=False)

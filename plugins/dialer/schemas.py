@@ -161,3 +161,5 @@ class StatRow(msgspec.Struct, kw_only=True):
     avg_talk_s: float
     abandoned: int
     abandoned_rate: float
+    active_hours: int = 0  # distinct Asia/Shanghai clock hours (date + hour) with at least one dial
+    calls_per_hour: float = 0.0  # dials / active_hours (0 without dials): the dialing pace, idle hours excluded
