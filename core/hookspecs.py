@@ -119,6 +119,13 @@ def customer_references(customer_id: int) -> dict[str, int]:
 
 
 @hookspec
+def phone_actions(actor: Any) -> list[Any]:
+    """`core.hooktypes.PhoneAction`s offered on every phone number the CRM shows (click-to-call 拨打,
+    发短信…). Core renders each number in local format, linked to the first action the actor may use,
+    with the others beside it; `href` holds `{number}` (the E.164 number, URL-encoded)."""
+
+
+@hookspec
 def do_not_contact(numbers: list[str]) -> list[str]:
     """Which of these E.164 numbers this plugin's lists say must never be called or texted (may be async):
     the dialer's 谢绝来电 list and "不要再打" dispositions, SMS opt-outs (退订)… Callers ask through

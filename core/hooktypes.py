@@ -102,3 +102,13 @@ class DoNotContactAdded(msgspec.Struct, frozen=True, kw_only=True):
 
     numbers: list[str]
     source: str  # the list's owner and why, e.g. "sms:reply", "dialer:disposition"
+
+
+class PhoneAction(msgspec.Struct, frozen=True, kw_only=True):
+    """Something to do with a phone number shown anywhere in the CRM (see the `phone_actions` hook)."""
+
+    key: str
+    label: str  # zh-CN msgid, e.g. "拨打"
+    href: str  # with "{number}": "/dialer/dial?number={number}"
+    permission: str | None = None
+    order: int = 100

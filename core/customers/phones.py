@@ -63,3 +63,17 @@ def national_digits(e164: str) -> str:
     number = phonenumbers.parse(e164, None)
     national = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.NATIONAL)
     return re.sub(r"\D", "", national)
+
+
+def display(value: str, region: str = DEFAULT_REGION) -> str:
+    """How a person reads the number: national format at home ("138 0013 8000", "010 6552 9988"),
+    international abroad ("+1 650-253-0000"); text that is not a number comes back unchanged."""
+    try:
+        number = phonenumbers.parse(value, region)
+    except phonenumbers.NumberParseException:
+        return value
+    if not phonenumbers.is_valid_number(number):
+        return value
+    home = phonenumbers.region_code_for_number(number) == region
+    return phonenumbers.format_number(
+        number, phonenumbers.PhoneNumberFormat.NATIONAL if home else phonenumbers.PhoneNumberFormat.INTERNATIONAL)

@@ -10,7 +10,7 @@ from litestar.plugins.jinja import JinjaTemplateEngine
 from core import host
 from core.hooktypes import MenuItem
 from core.plugins import collect_sync, manifest_of
-from core.web import i18n
+from core.web import i18n, phone_links
 
 
 def menu(actor: Any, section: str = "main") -> list[MenuItem]:
@@ -61,4 +61,5 @@ def configure_jinja(engine: JinjaTemplateEngine) -> None:
     )
     env.filters.update(
         datetime=i18n.fmt_datetime, date=i18n.fmt_date, money=i18n.fmt_money, number=i18n.fmt_number,
+        phone=phone_links.phone, phones=phone_links.phones,
     )

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from core.hookspecs import hookimpl
-from core.hooktypes import CustomerTab, EventHandler, MenuItem, Permission, PluginManifest
+from core.hooktypes import CustomerTab, EventHandler, MenuItem, Permission, PhoneAction, PluginManifest
 
 MANIFEST = PluginManifest(name="dialer", title="云外呼", version="0.1.0", module="dialer",
                           description="自动外呼、号码直拨、拨打记录、外呼统计、电话助手")
@@ -82,6 +82,13 @@ async def customer_merge(keep_id: int, merge_id: int, actor) -> dict[str, int]:
     from plugins.dialer.tables import Call, CampaignNumber, Consent
 
     return await repoint({"calls": Call, "campaign_numbers": CampaignNumber, "consents": Consent}, keep_id, merge_id)
+
+
+@hookimpl
+def phone_actions(actor) -> list[PhoneAction]:
+    """Click-to-call: every number the CRM shows opens 号码直拨 with it filled in."""
+    return [PhoneAction(key="dial", label="拨打", href="/dialer/dial?number={number}", permission="dialer:run",
+                        order=10)]
 
 
 @hookimpl

@@ -236,6 +236,24 @@ async def test_hook_customer_tabs(make_user, actor_for):
     assert example_tab.href.format(id=7) == "/example?customer=7" and example_tab.permission == "example:read"
 
 
+async def test_hook_phone_actions_link_every_shown_number(make_user, actor_for, client_for):
+    from core.customers.records import create_customer
+    from core.customers.schemas import CustomerIn
+    from core.web.phone_links import actions_for, render
+
+    uid = await make_user("amy", "sales")
+    actor = await actor_for(uid)
+    out = await create_customer(actor, CustomerIn(name="张三", kind="individual", phones=["13800138000"]))
+    cid = out["id"] if isinstance(out, dict) else out.id
+    assert [a.key for a in actions_for(actor)][-1] == "example"  # ordered; the example's order is 50
+    async with client_for(uid) as c:
+        tab = (await c.get(f"/customers/{cid}/tab/contacts")).text
+    assert ">138 0013 8000</a>" in tab, "shown in local format, as a link"
+    assert 'href="/example/phone/%2B8613800138000"' in tab
+    assert str(render("+8613800138000", [])) == '<span class="phone">138 0013 8000</span>'
+    assert "<script>" not in str(render("<script>", actions_for(actor)))
+
+
 async def test_hook_customer_timeline(make_user, client_for):
     """The example plugin's entries show on a real customer's timeline (GET …/timeline collects the hook)."""
     amy = await make_user("amy", "sales")

@@ -69,3 +69,18 @@ async def test_recordings_page_records_in_the_browser_and_uploads_webm(make_user
             assert w.getnframes() == pytest.approx(4.5 * 8000, abs=400)
         page = await c.get("/dialer/recordings")
         assert "浏览器录音" in page.text and f"/api/v1/dialer/recordings/{rec['id']}/audio" in page.text
+
+
+async def test_click_to_call_from_a_contact_number(make_user, actor_for, client_for, files_dir):
+    from core.customers.records import create_customer
+    from core.customers.schemas import CustomerIn
+
+    uid = await make_user("quinn")
+    out = await create_customer(await actor_for(uid), CustomerIn(name="李四", kind="individual",
+                                                                 phones=["010-6552-9988"]))
+    cid = out["id"] if isinstance(out, dict) else out.id
+    async with client_for(uid) as c:
+        tab = (await c.get(f"/customers/{cid}/tab/contacts")).text
+        assert '<a class="phone" href="/dialer/dial?number=%2B861065529988" title="拨打">010 6552 9988</a>' in tab
+        pad = (await c.get("/dialer/dial", params={"number": "+861065529988"})).text
+        assert 'value="+861065529988"' in pad

@@ -19,6 +19,7 @@ from core.hooktypes import (
     Job,
     MenuItem,
     Permission,
+    PhoneAction,
     PluginManifest,
     Reminder,
     SettingsSection,
@@ -170,6 +171,12 @@ def event_handlers() -> list[EventHandler]:
         EventHandler(event="example.fail", handle=_after_fail),
         EventHandler(event="do_not_contact.added", handle=lambda payload: SEEN["events"].append(payload)),
     ]
+
+
+@hookimpl
+def phone_actions(actor) -> list[PhoneAction]:
+    return [PhoneAction(key="example", label="示例操作", href="/example/phone/{number}", permission="example:read",
+                        order=50)]
 
 
 @hookimpl
