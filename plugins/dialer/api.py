@@ -427,6 +427,7 @@ async def live(request: Request, campaign_id: FromQuery[int | None] = None) -> S
     stream = HUB.subscribe(None if actor.is_admin else actor.user_id)
 
     async def frames() -> AsyncIterator[ServerSentEventMessage]:
+        yield ServerSentEventMessage(data=None, comment="connected")  # headers go out now, not with the first frame
         if campaign_id is not None and campaign_id in HUB.last:
             yield ServerSentEventMessage(data=msgspec.json.encode(HUB.last[campaign_id]).decode(), event="frame")
         with stream:
