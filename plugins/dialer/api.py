@@ -435,7 +435,7 @@ async def live(request: Request, campaign_id: FromQuery[int | None] = None) -> S
                 with anyio.move_on_after(15) as scope:
                     frame = await stream.receive()
                 if scope.cancelled_caught:
-                    yield ServerSentEventMessage(comment="keep-alive")
+                    yield ServerSentEventMessage(data=None, comment="keep-alive")
                     continue
                 if campaign_id is not None and frame.get("campaign") != campaign_id:
                     continue
