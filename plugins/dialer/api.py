@@ -18,8 +18,9 @@ from core import do_not_contact
 from core.customers.phones import InvalidPhone, normalise
 from core.perms.actor import Actor
 from core.web.responses import actor_of
-from plugins.dialer import agent_server, calls, campaigns, files, recordings, runtime, stats
+from plugins.dialer import agent_server, calls, campaigns, devices, files, recordings, runtime, stats
 from plugins.dialer.audio import ACCEPT, FORMATS, MAX_SECONDS, MIN_SECONDS, RATE, converter_note
+from plugins.dialer.devices import devices_out
 from plugins.dialer.engine import io as i
 from plugins.dialer.errors import DialerInputError
 from plugins.dialer.live import HUB
@@ -29,12 +30,15 @@ from plugins.dialer.schemas import (
     CampaignOut,
     DeviceIn,
     DeviceOut,
+    DevicePatch,
     DirectDialIn,
     DispositionIn,
     DncIn,
     RecordingOut,
     RecordingPatch,
     SlotOut,
+    SlotPatch,
+    UnlockIn,
 )
 from plugins.dialer.tables import CampaignNumber, Device, DeviceSlot, Dnc
 
@@ -281,22 +285,9 @@ class RecordingApi(Controller):
                     content_disposition_type="inline")
 
 
-async def devices_out() -> list[DeviceOut]:
-    rt = runtime.current()
-    out = []
-    for d in await Device.select().order_by(Device.id):
-        slots = await DeviceSlot.select().where(DeviceSlot.device == d["id"]).order_by(DeviceSlot.slot)
-        out.append(DeviceOut(id=d["id"], name=d["name"], url=d["url"], dialect=d["dialect"], enabled=d["enabled"],
-                             online=bool(rt and rt.online(d["name"])),
-                             slots=[SlotOut(slot=s["slot"], enabled=s["enabled"], carrier=s["carrier"],
-                                            caller_number=s["caller_number"],
-                                            limits=s["limits"] if isinstance(s["limits"], dict)
-                                            else msgspec.json.decode(s["limits"] or "{}"),
-                                            blocked=s["blocked"], lock_reason=s["lock_reason"]) for s in slots]))
-    return out
-
-
 class DeviceApi(Controller):
+    """外呼设备: boxes and SIM slots. Reading needs dialer:devices; every change dialer:settings (audited)."""
+
     path = "/api/v1/dialer/devices"
     tags = ("dialer",)
 
@@ -321,6 +312,27 @@ class DeviceApi(Controller):
                 await DeviceSlot.insert(DeviceSlot(device=dev, slot=k, limits={}))
             await record(actor_of(request), "create", "dialer_device", dev, meta={"name": data.name})
         return next(d for d in await devices_out() if d.id == dev)
+
+    @patch("/{device_id:int}", opt={"permission": "dialer:settings"})
+    async def update(self, request: Request, device_id: FromPath[int], data: JSONBody[DevicePatch]) -> DeviceOut:
+        """Rename (not while online or a campaign is unfinished), change the URL/dialect, enable or disable."""
+        return await devices.patch_device(actor_of(request), device_id, data)
+
+    @patch("/{device_id:int}/slots/{slot:int}", opt={"permission": "dialer:settings"})
+    async def update_slot(self, request: Request, device_id: FromPath[int], slot: FromPath[int],
+                          data: JSONBody[SlotPatch]) -> SlotOut:
+        """Enable/disable a SIM, its carrier preset, caller number (主叫号码) and limits.
+
+        `limits` replaces the slot's overrides: a null or missing field uses the carrier preset, "off" removes
+        that limit. Campaigns running in this process apply the change at their next decision.
+        """
+        return await devices.patch_slot(actor_of(request), device_id, slot, data)
+
+    @post("/{device_id:int}/slots/{slot:int}/unlock", opt={"permission": "dialer:settings"}, status_code=200)
+    async def unlock_slot(self, request: Request, device_id: FromPath[int], slot: FromPath[int],
+                          data: JSONBody[UnlockIn]) -> SlotOut:
+        """Put a blocked or locked SIM back into rotation, with the reason (audited)."""
+        return await devices.unlock_slot(actor_of(request), device_id, slot, data)
 
 
 class DialApi(Controller):

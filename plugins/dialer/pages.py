@@ -213,9 +213,75 @@ async def static_js(name: FromPath[str]) -> Response[bytes]:
 
 @get("/dialer/devices", opt={"permission": "dialer:devices"}, include_in_schema=False)
 async def devices_page(request: Request) -> Template:
-    return page("dialer/devices.html", request, devices=await api.devices_out())
+    """外呼设备: boxes, SIMs, today's use against the limits; edit forms for dialer:settings, read-only otherwise."""
+    from plugins.dialer import devices
+
+    boxes = await devices.devices_out()
+    return page("dialer/devices.html", request, devices=boxes, can_edit=actor_of(request).can("dialer:settings"),
+                carriers=devices.CARRIERS, fields={(d.id, s.slot): devices.form_fields(s) for d in boxes
+                                                   for s in d.slots}, limits=devices.LIMITS)
+
+
+SETTINGS = {"permission": "dialer:settings"}
+
+
+@post("/dialer/devices/{device_id:int}", opt=SETTINGS, include_in_schema=False, status_code=200)
+async def device_save_page(request: Request, device_id: FromPath[int]) -> Template:
+    from plugins.dialer import devices
+    from plugins.dialer.schemas import DevicePatch
+
+    form = await request.form()
+    try:
+        data = msgspec.convert({"name": _v(form, "name") or None, "url": _v(form, "url") or None,
+                                "dialect": _v(form, "dialect") or None,
+                                "enabled": _v(form, "enabled") == "1" if _v(form, "enabled") else None}, DevicePatch)
+        out = await devices.patch_device(actor_of(request), device_id, data)
+    except DialerInputError as exc:
+        return _flash(exc.message, error=True)
+    except msgspec.ValidationError as exc:
+        return _flash(f"输入无效 / invalid input: {exc}", error=True)
+    return _flash(f"已保存设备 {out.name} / saved")
+
+
+@post("/dialer/devices/{device_id:int}/slots/{slot:int}", opt=SETTINGS, include_in_schema=False, status_code=200)
+async def slot_save_page(request: Request, device_id: FromPath[int], slot: FromPath[int]) -> Template:
+    from plugins.dialer import devices
+    from plugins.dialer.schemas import SlotPatch
+
+    form = await request.form()
+    try:
+        data = SlotPatch(enabled=_v(form, "enabled") == "1", carrier=_v(form, "carrier"),
+                         caller_number=_v(form, "caller_number"), limits=devices.limits_from_form(form.get))
+        out = await devices.patch_slot(actor_of(request), device_id, slot, data)
+    except DialerInputError as exc:
+        return _flash(exc.message, error=True)
+    except msgspec.ValidationError as exc:
+        return _flash(f"输入无效 / invalid input: {exc}", error=True)
+    eff = out.effective
+    return _flash(f"已保存卡槽 {out.slot}：每小时 {eff.get('max_calls_per_hour') or '不限'}、每天 "
+                  f"{eff.get('max_calls_per_day') or '不限'}。运行中的任务在下一次拨号决策时生效 / saved; running "
+                  "campaigns apply it at their next decision")
+
+
+@post("/dialer/devices/{device_id:int}/slots/{slot:int}/unlock", opt=SETTINGS, include_in_schema=False,
+      status_code=200)
+async def slot_unlock_page(request: Request, device_id: FromPath[int], slot: FromPath[int]
+                           ) -> Template | ClientRedirect:
+    from plugins.dialer import devices
+    from plugins.dialer.schemas import UnlockIn
+
+    form = await request.form()
+    try:
+        data = msgspec.convert({"reason": _v(form, "reason")}, UnlockIn)
+    except msgspec.ValidationError:
+        return _flash("请填写解锁原因（最多 200 字） / a reason (up to 200 characters) is required", error=True)
+    try:
+        await devices.unlock_slot(actor_of(request), device_id, slot, data)
+    except DialerInputError as exc:
+        return _flash(exc.message, error=True)
+    return ClientRedirect(redirect_to="/dialer/devices")
 
 
 PAGE_ROUTES = [static_js, campaigns_page, create_campaign_page, console_page, campaign_op_page, disposition_page,
                calls_page, customer_calls_tab, dial_page, stats_page, recordings_page, recording_upload_page,
-               devices_page]
+               devices_page, device_save_page, slot_save_page, slot_unlock_page]

@@ -115,14 +115,71 @@ class DeviceIn(msgspec.Struct, kw_only=True):
     slots: int = 5
 
 
+class SlotUsageOut(msgspec.Struct, kw_only=True):
+    """Today's (Asia/Shanghai) use of a SIM, from dialer_sim_usage."""
+
+    day: dt.date
+    calls: int = 0
+    connected: int = 0
+    talk_minutes: float = 0.0
+
+
 class SlotOut(msgspec.Struct, kw_only=True):
     slot: int
     enabled: bool
     carrier: str
     caller_number: str
-    limits: dict[str, Any]
+    limits: dict[str, Any]  # this slot's own overrides (null = that limit switched off)
     blocked: bool
     lock_reason: str
+    locked: bool = False  # locked until a time or by hand, in the database or a campaign running here
+    locked_until: dt.datetime | None = None
+    effective: dict[str, Any] = {}  # the limits that apply: the carrier preset with the overrides on top
+    preset: dict[str, Any] = {}  # the carrier preset alone
+    usage: SlotUsageOut | None = None
+
+
+Off = Literal["off"]
+
+
+class SlotLimitsIn(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    """A slot's own limits. null (or a missing field) = use the carrier preset; "off" = no such limit."""
+
+    max_calls_per_hour: int | Off | None = None
+    max_calls_per_day: int | Off | None = None
+    max_connected_per_day: int | Off | None = None
+    max_talk_minutes_per_day: float | Off | None = None
+    max_talk_minutes_per_month: float | Off | None = None
+    month_reset_day: int | None = None
+    min_gap_s: float | None = None
+    max_single_call_s: float | Off | None = None
+    consecutive_fail_limit: int | None = None  # 0 = no lock for it
+    consecutive_no_answer_limit: int | None = None
+    consecutive_short_limit: int | None = None
+    short_call_s: float | None = None
+    cooldown_s: float | None = None  # -1 = locked until unlocked by hand
+    min_signal: int | None = None
+    blocked_after_barred: int | None = None
+
+
+class SlotPatch(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    """Change a SIM slot. A missing (null) field is left as it is; `limits`, when given, replaces every override."""
+
+    enabled: bool | None = None
+    carrier: Annotated[str, Meta(max_length=16)] | None = None  # a carrier preset key; "" = ordinary
+    caller_number: Annotated[str, Meta(max_length=40)] | None = None  # 主叫号码; "" = unknown
+    limits: SlotLimitsIn | None = None
+
+
+class DevicePatch(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    name: Annotated[str, Meta(min_length=1, max_length=100)] | None = None
+    url: Annotated[str, Meta(min_length=1, max_length=255)] | None = None
+    dialect: Literal["auto", "quectel", "simcom"] | None = None
+    enabled: bool | None = None
+
+
+class UnlockIn(msgspec.Struct, kw_only=True):
+    reason: Annotated[str, Meta(min_length=1, max_length=200)]  # why the operator puts the SIM back in rotation
 
 
 class DeviceOut(msgspec.Struct, kw_only=True):

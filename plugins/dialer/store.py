@@ -14,7 +14,17 @@ import structlog
 
 from core import do_not_contact
 from core.db import write_tx
-from plugins.dialer.engine import CampaignConfig, EngineState, SimState, calendar, dump, limits_for, load, new_state
+from plugins.dialer.engine import (
+    CampaignConfig,
+    ConfigError,
+    EngineState,
+    SimState,
+    calendar,
+    dump,
+    limits_for,
+    load,
+    new_state,
+)
 from plugins.dialer.tables import Call, Campaign, CampaignNumber, Device, DeviceSlot, EngineSnapshot, SimUsage
 
 log = structlog.get_logger("dialer.store")
@@ -136,8 +146,43 @@ def state_from_setup(setup: Setup, now: float, boxes: set[str] | None = None) ->
 
 
 async def load_state(campaign_id: int) -> EngineState | None:
+    """The snapshot, with the SIM settings changed since it was written (外呼设备 page) carried in."""
     row = await EngineSnapshot.select(EngineSnapshot.state).where(EngineSnapshot.campaign == campaign_id).first()
-    return load(row["state"]) if row and row["state"] else None
+    if not row or not row["state"]:
+        return None
+    state = load(row["state"])
+    await sync_sims(state, unblock=True)
+    return state
+
+
+async def sync_sims(state: EngineState, *, unblock: bool = False) -> None:
+    """Re-read each SIM's settings (box/slot enabled, carrier preset + limits, blocked) into an engine state.
+
+    The database holds the configuration, the state its counters. A block set in the database applies at
+    once; a cleared one only with `unblock` (a resumed snapshot): a running engine may have just blocked a
+    SIM whose database row is written a moment later, and is unblocked by a ResetSim input instead.
+    All reads happen before the first change, so a runner never decides on a half-updated state.
+    """
+    names = sorted({s.box for s in state.sims.values()})
+    if not names:
+        return
+    devices = {d["id"]: d for d in await Device.select(Device.id, Device.name, Device.enabled).where(
+        Device.name.is_in(names))}
+    rows = await DeviceSlot.select().where(DeviceSlot.device.is_in(list(devices))) if devices else []
+    for row in rows:
+        dev = devices[row["device"]]
+        sim = state.sims.get(f"{dev['name']}:{row['slot']}")
+        if sim is None:
+            continue
+        try:
+            sim.limits = limits_for(row["carrier"], _json(row["limits"]) or {})
+        except ConfigError:
+            log.warning("sim_limits_invalid", box=dev["name"], slot=row["slot"])
+        sim.enabled = bool(row["enabled"] and dev["enabled"])
+        if row["blocked"]:
+            sim.blocked = True
+        elif unblock and sim.blocked:
+            sim.blocked, sim.lock_reason, sim.consecutive_barred = False, "", 0
 
 
 async def save_state(campaign_id: int, state: EngineState) -> None:
