@@ -22,7 +22,7 @@ FONT = 'font-family="sans-serif"'
 
 
 def _names() -> dict[str, str]:
-    return {"dials": _("拨打"), "answered": _("接通"), "effective": _("有效通话")}
+    return {"dials": _("拨打次数"), "answered": _("接通"), "effective": _("有效通话")}
 
 
 def nice_ticks(top: float, count: int = 4) -> list[float]:

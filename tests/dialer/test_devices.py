@@ -205,6 +205,9 @@ async def test_page_shows_forms_only_with_dialer_settings_and_saves_through_htmx
         r = await c.post(f"/dialer/devices/{dev}", headers={"hx-request": "true"},
                          data={"name": "盒子一", "url": "sim://盒子一", "dialect": "simcom", "enabled": "1"})
         assert "已保存" in r.text
+        page = await c.get("/dialer/devices", params={"lang": "en"})
+        assert 'placeholder="Carrier preset 15"' in page.text and "Calls per hour" in page.text
+        assert "China Unicom" in page.text and "Today's use / limit" in page.text
     assert (await Device.select(Device.dialect).where(Device.id == dev).first())["dialect"] == "simcom"
     assert overrides(await slot_row(dev))["max_calls_per_hour"] == 10  # the refused posts changed nothing
 

@@ -173,8 +173,9 @@ async def test_stats_page_form_defaults_to_30_days_and_links_exports(make_user, 
         assert r.status_code == 200 and "YYYY-MM-DD" in r.text
         r = await c.get("/dialer/stats", params={"by": "user", "start": "2024-03-11", "end": "2024-03-01"})
         assert "开始日期不能晚于结束日期" in r.text
-        r = await c.get("/dialer/stats", params={"by": "week", **RANGE}, headers={"accept-language": "en"})
-        assert r.status_code == 200
+        r = await c.get("/dialer/stats", params={"by": "week", **RANGE, "lang": "en"})
+        assert r.status_code == 200 and "Calls per hour" in r.text and "Call statistics · By week" in r.text
+        assert "Effective conversations" in r.text and "idle hours do not lower the figure" in r.text
 
 
 def row(k: int, dials: int = 10) -> StatRow:
