@@ -21,7 +21,7 @@ from core.db import write_tx
 from core.perms.actor import Actor
 from core.perms.scope import get_in_scope
 from core.web.responses import actor_of
-from plugins.dialer import campaigns, files, store
+from plugins.dialer import campaigns, files, recording_store, store
 from plugins.dialer.agent_protocol import Ack, Batch, Command, Item, decode, encode
 from plugins.dialer.followups import followup_for_call
 from plugins.dialer.tables import AgentLink as AgentLinkRow
@@ -173,10 +173,13 @@ async def ingest_item(item: Item, actor: Actor, devices: list[str]) -> None:
         if await store.call_finished(res):
             await _count(item.msg.campaign)
             threshold = d.get("followup_min_s")
-            if threshold is not None and res.answered and res.talk_s > threshold:
-                row = await Call.select(Call.id).where(Call.attempt_key == res.key).first()
-                if row:
-                    await followup_for_call(row["id"], min_talk_s=threshold, recording=path)
+            row = await Call.select(Call.id).where(Call.attempt_key == res.key).first()
+            if row and threshold is not None and res.answered and res.talk_s > threshold:
+                await followup_for_call(row["id"], min_talk_s=threshold)
+            if row and path is not None:  # to S3 when configured; if S3 fails it stays on local disk
+                await recording_store.offload_safely(row["id"], res.recording_file)
+        elif path is not None:  # a result already stored (a repeated upload): drop the duplicate file
+            await anyio.Path(path).unlink(missing_ok=True)
     elif kind == "number":
         await store.update_number(d["id"], d["status"], d["result"], d["attempts"], 0.0)
     elif kind == "status" and item.msg.campaign is not None:

@@ -11,14 +11,15 @@ import anyio
 import msgspec
 from litestar import Controller, Request, Response, delete, get, patch, post
 from litestar.datastructures import UploadFile
+from litestar.exceptions import HTTPException
 from litestar.params import FromPath, FromQuery, JSONBody, MultipartBody
-from litestar.response import File, ServerSentEvent, ServerSentEventMessage
+from litestar.response import File, ServerSentEvent, ServerSentEventMessage, Stream
 
 from core import do_not_contact
 from core.customers.phones import InvalidPhone, normalise
 from core.perms.actor import Actor
 from core.web.responses import actor_of
-from plugins.dialer import agent_server, calls, campaigns, devices, files, recordings, runtime, stats
+from plugins.dialer import agent_server, calls, campaigns, devices, files, recording_store, recordings, runtime, stats
 from plugins.dialer.audio import ACCEPT, FORMATS, MAX_SECONDS, MIN_SECONDS, RATE, converter_note
 from plugins.dialer.devices import devices_out
 from plugins.dialer.engine import io as i
@@ -243,11 +244,29 @@ class CallApi(Controller):
         return await dispose(actor_of(request), call_id, data)
 
     @get("/{call_id:int}/recording", opt={"permission": "dialer:listen"})
-    async def recording(self, request: Request, call_id: FromPath[int], download: FromQuery[bool] = False) -> File:
-        path, row = await calls.recording_file(actor_of(request), call_id, download=download)
-        stamp = row["dial_at"].strftime("%Y%m%d-%H%M%S")
-        return File(path=path, filename=f"call-{call_id}-{stamp}.wav", media_type="audio/wav",
-                    content_disposition_type="attachment" if download else "inline")
+    async def recording(self, request: Request, call_id: FromPath[int], download: FromQuery[bool] = False
+                        ) -> Response[Any]:
+        """The call's recording, streamed from the store that holds it (local disk or S3, never a bucket URL).
+
+        Answers `Range: bytes=…` with 206 so the player can seek; 404 outside scope or when the file is
+        missing, 410 once the retention setting deleted it, 503 when the store cannot be reached."""
+        try:
+            rec = await calls.open_recording(actor_of(request), call_id, download=download,
+                                             range_header=request.headers.get("range"))
+        except recording_store.RangeNotSatisfiable as exc:
+            raise HTTPException(status_code=416, detail="请求的范围无效 / range not satisfiable",
+                                headers={"content-range": f"bytes */{exc.size}"}) from exc
+        except recording_store.StoreUnavailable:  # expected when S3 is down: say so (core hides 5xx messages)
+            return Response({"error": calls.STORE_DOWN, "status": 503}, status_code=503)
+        stamp = rec.row["dial_at"].strftime("%Y%m%d-%H%M%S")
+        disposition = "attachment" if download else "inline"
+        headers = {"accept-ranges": "bytes", "content-length": str(rec.length if rec.size else 0),
+                   "content-disposition": f'{disposition}; filename="call-{call_id}-{stamp}.wav"',
+                   "cache-control": "private, no-store"}
+        if rec.partial:
+            headers["content-range"] = f"bytes {rec.first}-{rec.last}/{rec.size}"
+        return Stream(rec.chunks() if rec.size else iter([b""]), media_type="audio/wav", headers=headers,
+                      status_code=206 if rec.partial else 200)
 
 
 class RecordingApi(Controller):
@@ -277,6 +296,11 @@ class RecordingApi(Controller):
     @delete("/{rec_id:int}", opt={"permission": "dialer:recordings"}, status_code=204)
     async def remove(self, request: Request, rec_id: FromPath[int]) -> None:
         await recordings.delete(actor_of(request), rec_id)
+
+    @post("/store/check", opt={"permission": "dialer:settings"}, status_code=200)
+    async def store_check(self) -> recording_store.CheckOut:
+        """测试连接: write, read back and delete a small object with the saved S3 settings."""
+        return await recording_store.check_s3()
 
     @get("/{rec_id:int}/audio", opt={"permission": "dialer:recordings"})
     async def audio(self, request: Request, rec_id: FromPath[int]) -> File:

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
-from pathlib import Path
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from typing import Any
 
-from litestar.exceptions import NotFoundException
+import structlog
+from litestar.exceptions import HTTPException, NotFoundException
 
 from core import do_not_contact
 from core.audit.log import record
@@ -14,20 +16,27 @@ from core.customers.phones import InvalidPhone, normalise
 from core.db import write_tx
 from core.perms.actor import Actor
 from core.perms.scope import scope_where, where_all
-from plugins.dialer import files
+from plugins.dialer import recording_store
 from plugins.dialer.errors import DialerInputError
 from plugins.dialer.followups import followup_for_call
 from plugins.dialer.schemas import CallOut, DispositionIn
 from plugins.dialer.tables import Call, Dnc
 
+log = structlog.get_logger("dialer.calls")
 READ = "dialer:read"
+STORE_DOWN = "录音存储暂时无法访问，请稍后再试 / the recording store is unreachable, try again later"
 LISTEN = "dialer:listen"
 DISPOSITIONS = ("意向", "无意向", "不要再打", "空号", "回拨", "已成交", "其他")
 DO_NOT_CALL = "不要再打"
 
 
+# CallOut.recording_purged_at is filled once schemas.py declares it (the page and API then say so)
+_PURGED_FIELD = "recording_purged_at" in CallOut.__struct_fields__
+
+
 def out_of(r: dict[str, Any]) -> CallOut:
-    return CallOut(
+    extra = {"recording_purged_at": r["recording_purged_at"]} if _PURGED_FIELD else {}
+    return CallOut(**extra,
         id=r["id"], kind=r["kind"], call_type=r["call_type"], campaign_id=r["campaign"], user_id=r["user"],
         customer_id=r["customer"], contact_id=r["contact"], number=r["number"], caller_number=r["caller_number"],
         device_name=r["device_name"], slot=r["slot"], iccid=r["iccid"],
@@ -35,7 +44,8 @@ def out_of(r: dict[str, Any]) -> CallOut:
         cause=r["cause"], dial_at=r["dial_at"], answer_at=r["answer_at"], end_at=r["end_at"], ring_s=r["ring_s"],
         talk_s=r["talk_s"], total_s=r["total_s"], listened_s=r["listened_s"], taken_over=r["taken_over"],
         abandoned=r["abandoned"], effective=r["effective"], disposition=r["disposition"], note=r["note"],
-        next_contact=r["next_contact"], has_recording=bool(r["recording_file"]), followup_id=r["followup"])
+        next_contact=r["next_contact"], followup_id=r["followup"],
+        has_recording=bool(r["recording_file"]) and r["recording_purged_at"] is None)
 
 
 async def where(actor: Actor, permission: str = READ) -> Any:
@@ -112,16 +122,60 @@ async def dispose(actor: Actor, call_id: int, data: DispositionIn) -> CallOut:
         if data.disposition == DO_NOT_CALL:
             await add_dnc(actor, [row["number"]], "disposition", f"call {call_id}: {data.note}")
     if row["followup"] is None and row["answered"]:
-        path = files.calls_dir() / row["recording_file"] if row["recording_file"] else None
-        await followup_for_call(call_id, recording=path)
+        await followup_for_call(call_id)
     return out_of(await get_row(actor, call_id))
 
 
-async def recording_file(actor: Actor, call_id: int, *, download: bool) -> tuple[Path, dict[str, Any]]:
+class RecordingGone(HTTPException):
+    status_code = 410
+
+
+def purged_text(at: dt.datetime) -> str:
+    day = at.astimezone(dt.timezone(dt.timedelta(hours=8))).date().isoformat()
+    return f"录音已按保留期限删除（{day}）/ recording deleted under the retention setting ({day})"
+
+
+@dataclass
+class Playback:
+    """A permission-checked, audited view of one call's recording: the whole file or one byte range."""
+
+    store: recording_store.RecordingStore
+    name: str
+    size: int
+    first: int
+    last: int
+    partial: bool
+    row: dict[str, Any]
+
+    @property
+    def length(self) -> int:
+        return self.last - self.first + 1
+
+    def chunks(self) -> AsyncIterator[bytes]:
+        return self.store.stream(self.name, self.first, self.last)
+
+
+async def open_recording(actor: Actor, call_id: int, *, download: bool, range_header: str | None = None) -> Playback:
+    """Check `dialer:listen` in scope (404 outside it), find the recording in the backend that holds it,
+    answer a Range, and audit the access (one row per request that is served)."""
     row = await get_row(actor, call_id, LISTEN)
+    if row["recording_purged_at"] is not None:
+        raise RecordingGone(purged_text(row["recording_purged_at"]))
     if not row["recording_file"]:
         raise NotFoundException("该通话没有录音 / this call has no recording")
-    path = files.calls_dir() / row["recording_file"]
-    await record(actor, "download" if download else "listen", "dialer_call_recording", call_id,
-                 meta={"number": row["number"]})
-    return path, row
+    store = await recording_store.store_for(row["recording_store"])
+    try:
+        size = await store.size(row["recording_file"])
+    except recording_store.NotStored as exc:
+        raise NotFoundException("录音文件不存在（已被移走或删除）/ the recording file is missing") from exc
+    except recording_store.StoreUnavailable:
+        log.warning("recording_store_unreachable", call=call_id, store=row["recording_store"])
+        raise
+    wanted = recording_store.parse_range(range_header, size) if size else None
+    first, last = wanted if wanted is not None else (0, size - 1)
+    meta: dict[str, Any] = {"number": row["number"], "store": row["recording_store"]}
+    if wanted is not None:
+        meta["range"] = f"{first}-{last}"
+    await record(actor, "download" if download else "listen", "dialer_call_recording", call_id, meta=meta)
+    return Playback(store=store, name=row["recording_file"], size=size, first=first, last=last,
+                    partial=wanted is not None, row=row)

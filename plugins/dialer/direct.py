@@ -12,7 +12,7 @@ import structlog
 from core.customers.phones import national_digits
 from drivers.ev_fwt785 import BoxError, CallError, NotSupported
 from drivers.ev_fwt785 import events as ev
-from plugins.dialer import files, store
+from plugins.dialer import files, recording_store, store
 from plugins.dialer.errors import DialerConflict, DialerInputError
 from plugins.dialer.followups import followup_for_call
 from plugins.dialer.live import HUB
@@ -112,13 +112,20 @@ class DirectDialer:
                 size = (await anyio.Path(dest).stat()).st_size
             except BoxError:
                 rec_file = ""
-        await store.call_finished(store.CallResult(
+        stored = await store.call_finished(store.CallResult(
             key=key, answered=e.answered, cause=e.cause, q850=e.q850, hangup_by=e.hangup_by, alert_at=alert_at,
             answer_at=e.answer_at, end_at=e.end_at, ring_s=e.ring_s, talk_s=e.talk_s, total_s=e.total_s,
             taken_over_at=e.answer_at, effective=e.talk_s >= 30, recording_file=rec_file, recording_size=size))
         row = await Call.select(Call.id).where(Call.attempt_key == key).first()
         if row and e.answered:
-            await followup_for_call(row["id"], recording=files.calls_dir() / rec_file if rec_file else None)
+            await followup_for_call(row["id"])
+        if row and rec_file and stored:
+            # to S3 when configured, in the background (the box is free at once); S3 failing leaves it local
+            tg = self.runtime._tg
+            if tg is not None:
+                tg.start_soon(recording_store.offload_safely, row["id"], rec_file)
+            else:
+                await recording_store.offload_safely(row["id"], rec_file)
 
     async def hangup(self, box_name: str) -> bool:
         box = self.runtime.boxes.get(box_name)

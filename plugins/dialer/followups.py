@@ -1,11 +1,13 @@
-"""Calls over the threshold become a follow-up (联系记录) on the customer, with the recording attached."""
+"""Calls over the threshold become a follow-up (联系记录) on the customer, with the recording attached.
+
+The attachment is a copy of the recording in core's follow-up attachments (local disk, readable by whoever
+may read the customer); it is read from the call's own recording store (local or S3)."""
 
 from __future__ import annotations
 
 import datetime as dt
 from pathlib import Path
 
-import anyio
 import structlog
 
 from core.auth.actors import load_actor
@@ -13,6 +15,7 @@ from core.customers.activity import add_followup
 from core.customers.attachments import attach
 from core.customers.schemas import FollowupIn
 from core.db import write_tx
+from plugins.dialer import recording_store
 from plugins.dialer.tables import Call
 
 log = structlog.get_logger("dialer.followups")
@@ -40,9 +43,26 @@ async def _new_customer(actor, call_id: int, e164: str) -> int | None:
     return cid
 
 
+async def _recording_bytes(call_id: int) -> bytes | None:
+    """The call's recording from the store its row names; None when there is none or it cannot be read now."""
+    row = await Call.select(Call.recording_file, Call.recording_store, Call.recording_purged_at).where(
+        Call.id == call_id).first()
+    if row and row["recording_file"] and row["recording_purged_at"] is None:
+        try:
+            store = await recording_store.store_for(row["recording_store"])
+            return await store.read(row["recording_file"])
+        except (recording_store.NotStored, recording_store.StoreUnavailable) as exc:
+            log.warning("followup_recording_unreadable", call=call_id, error=str(exc))
+            return None
+    return None
+
+
 async def followup_for_call(call_id: int, *, min_talk_s: float = FOLLOWUP_MIN_S,
                             recording: Path | None = None) -> int | None:
-    """Create the follow-up once (the call row remembers it). Returns its id, or None."""
+    """Create the follow-up once (the call row remembers it). Returns its id, or None.
+
+    The recording attached is read through the store the call row names. `recording` is ignored (kept for
+    callers that still pass the local path; the row is the one source of truth)."""
     row = await Call.select().where(Call.id == call_id).first()
     if row is None or row["followup"] is not None or row["user"] is None:
         return None
@@ -64,8 +84,9 @@ async def followup_for_call(call_id: int, *, min_talk_s: float = FOLLOWUP_MIN_S,
                 customer_id=row["customer"], contact_id=row["contact"], at=row["dial_at"] or dt.datetime.now(dt.UTC),
                 kind=row["call_type"][:64], method="电话", summary=summary, next_at=row["next_contact"]))
             await Call.update({Call.followup: f.id}).where(Call.id == call_id)
-        if recording is not None and await anyio.Path(recording).exists():
-            await attach(actor, f.id, f"call-{call_id}.wav", await anyio.Path(recording).read_bytes(), "audio/wav")
+        audio = await _recording_bytes(call_id)
+        if audio:
+            await attach(actor, f.id, f"call-{call_id}.wav", audio, "audio/wav")
         return f.id
     except Exception as exc:  # the call record itself is already safe; the follow-up is best effort
         log.warning("followup_failed", call=call_id, error=str(exc))

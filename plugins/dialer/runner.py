@@ -25,7 +25,7 @@ from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStre
 from core.customers.phones import national_digits
 from drivers.ev_fwt785 import Box, BoxError, CallError, NotSupported, SlotError
 from drivers.ev_fwt785 import events as ev
-from plugins.dialer import files, store
+from plugins.dialer import files, recording_store, store
 from plugins.dialer.engine import EngineState, step
 from plugins.dialer.engine import io as i
 from plugins.dialer.live import HUB, Hub
@@ -69,6 +69,9 @@ class CampaignRunner:
         self._send: MemoryObjectSendStream[Item]
         self._recv: MemoryObjectReceiveStream[Item]
         self._send, self._recv = anyio.create_memory_object_stream[Item](math.inf)
+        self._tasks: anyio.abc.TaskGroup | None = None
+        self._offloading = 0  # recordings being moved to the recording store in the background
+        self._offloaded = anyio.Event()
 
     # ------------------------------------------------------------ public
 
@@ -100,6 +103,7 @@ class CampaignRunner:
             inputs.append(i.Resume(at=self.clock()))
         await self.sink.set_status(self.campaign_id, "running")
         async with anyio.create_task_group() as tg:
+            self._tasks = tg
             for name, box in self.boxes.items():
                 await self._prepare(box, prompt_path)
                 tg.start_soon(self._pump, box)
@@ -107,6 +111,7 @@ class CampaignRunner:
                     inputs.append(i.LineDown(at=self.clock(), box=name))
             try:
                 await self._loop(state, inputs)
+                await self._offloads_settled()
             finally:
                 tg.cancel_scope.cancel()
 
@@ -243,7 +248,10 @@ class CampaignRunner:
             talk_s=e.talk_s, total_s=e.total_s, listened_s=max(0.0, listened), taken_over_at=taken,
             abandoned=bool(att and att.abandon), effective=effective, recording_file=rec_file,
             recording_size=rec_size)
-        await self.sink.call_finished(res, files.calls_dir() / rec_file if rec_file else None, self.followup_min_s)
+        stored = await self.sink.call_finished(res, files.calls_dir() / rec_file if rec_file else None,
+                                               self.followup_min_s)
+        if rec_file and stored and isinstance(self.sink, DbSink):
+            self._offload_later(res.key, rec_file)
         return [i.Ended(at=e.end_at, attempt=line.key, answered=e.answered, cause=e.cause, q850=e.q850,
                         talk_s=e.talk_s)]
 
@@ -259,6 +267,29 @@ class CampaignRunner:
             log.warning("recording_lost", box=box_name, error=str(exc))
             return "", 0
         return name, (await anyio.Path(dest).stat()).st_size
+
+    def _offload_later(self, key: str, name: str) -> None:
+        """Move the recording to the configured store (S3) without holding up the dial loop. A runner killed
+        meanwhile leaves it on the local disk, where the call row still says it is: nothing is lost."""
+        if self._tasks is None:
+            return
+        self._offloading += 1
+        self._offloaded = anyio.Event()
+        self._tasks.start_soon(self._offload, key, name)
+
+    async def _offload(self, key: str, name: str) -> None:
+        try:
+            await recording_store.offload_key(key, name)
+        except Exception as exc:  # the recording stays local; never take the campaign down
+            log.warning("recording_offload_failed", key=key, error=type(exc).__name__)
+        finally:
+            self._offloading -= 1
+            if not self._offloading:
+                self._offloaded.set()
+
+    async def _offloads_settled(self) -> None:
+        if self._offloading:
+            await self._offloaded.wait()
 
     # ------------------------------------------------------------ actions
 
