@@ -69,6 +69,15 @@ def settings_sections() -> list:
 
 
 @hookimpl
+def jobs() -> list:
+    """Daily: delete call recordings older than the retention setting (外呼设置; 0 keeps them)."""
+    from core.hooktypes import Job
+    from plugins.dialer.recording_store import retention_job
+
+    return [Job(name="dialer.recording_retention", run=retention_job, daily_at="02:40")]
+
+
+@hookimpl
 def background_tasks() -> list:
     from plugins.dialer.runtime import background_tasks as tasks
 

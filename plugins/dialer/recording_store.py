@@ -436,3 +436,66 @@ async def check_s3() -> CheckOut:
     out.ok = True
     return out
 
+
+# ------------------------------------------------------------------ retention
+
+
+async def purge_expired(now: dt.datetime | None = None, *, batch: int = 500) -> int:
+    """Delete the recordings of calls older than `recording_retention_days` (0 = keep) from their stores.
+
+    The call rows stay; each gets `recording_purged_at` (nothing else changes). Walks the table in id order,
+    `batch` rows at a time, so a million calls are never loaded at once; a recording whose store cannot be
+    reached is left for the next run; a file already gone counts as purged, so a run cut short and started
+    again finishes the job (idempotent). One audit row per run, with the count. Returns the count."""
+    from core.audit.log import record
+    from core.db import write_tx
+    from core.perms.actor import system_actor
+    from plugins.dialer.settings import current
+    from plugins.dialer.tables import Call
+
+    days = (await current()).recording_retention_days
+    if days <= 0:
+        return 0
+    now = now or dt.datetime.now(dt.UTC)
+    cutoff = now - dt.timedelta(days=days)
+    old = (Call.end_at < cutoff) | (Call.end_at.is_null() & (Call.dial_at < cutoff))
+    pending = (Call.recording_file != "") & Call.recording_purged_at.is_null() & old
+    stores: dict[str, RecordingStore | None] = {}
+    last_id, purged, failed = 0, 0, 0
+    while True:
+        rows = await Call.select(Call.id, Call.recording_file, Call.recording_store).where(
+            pending & (Call.id > last_id)).order_by(Call.id).limit(batch)
+        if not rows:
+            break
+        last_id = rows[-1]["id"]
+        done: list[int] = []
+        for kind in sorted({r["recording_store"] for r in rows}):
+            group = [r for r in rows if r["recording_store"] == kind]
+            try:
+                if kind not in stores:
+                    stores[kind] = await store_for(kind)
+                store = stores[kind]
+                if store is None:
+                    raise StoreUnavailable("unavailable earlier in this run")
+                gone = await store.delete_many([r["recording_file"] for r in group])
+            except (StoreUnavailable, OSError) as exc:
+                stores[kind] = None  # one warning per store and run, not one per batch
+                log.warning("recording_purge_store_failed", store=kind, count=len(group),
+                            error=str(exc) if isinstance(exc, StoreUnavailable) else type(exc).__name__)
+                failed += len(group)
+                continue
+            done += [r["id"] for r in group if r["recording_file"] in gone]
+        if done:
+            async with write_tx():
+                await Call.update({Call.recording_purged_at: now}).where(
+                    Call.id.is_in(done) & Call.recording_purged_at.is_null())
+            purged += len(done)
+    await record(system_actor("retention"), "purge", "dialer_call_recording", "",
+                 meta={"count": purged, "failed": failed, "retention_days": days, "before": cutoff.isoformat()})
+    if purged or failed:
+        log.info("recordings_purged", count=purged, failed=failed, retention_days=days)
+    return purged
+
+
+async def retention_job() -> None:
+    await purge_expired()

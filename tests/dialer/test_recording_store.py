@@ -30,7 +30,7 @@ from plugins.dialer.agent_protocol import Item, ResultMsg
 from plugins.dialer.agent_server import ingest_item
 from plugins.dialer.recording_store import RangeNotSatisfiable, parse_range
 from plugins.dialer.runner import CampaignRunner
-from plugins.dialer.schemas import CampaignIn, DeviceSpec
+from plugins.dialer.schemas import CallOut, CampaignIn, DeviceSpec
 from plugins.dialer.settings import SECTION
 from plugins.dialer.tables import Call
 
@@ -361,6 +361,84 @@ async def test_followup_attaches_the_recording_read_from_s3(make_user, actor_for
         assert r.status_code == 200 and r.json()["followup_id"]
     att = await FollowupAttachment.select().where(FollowupAttachment.followup == r.json()["followup_id"]).first()
     assert att["size"] == len(data) and att["content_type"] == "audio/wav"
+
+
+# ------------------------------------------------------------------ retention
+
+
+@pytest.mark.db
+async def test_retention_purges_old_recordings_on_both_stores_once(make_user, client_for, files_dir, s3):
+    uid = await make_user("rec11")
+    await use_s3(s3)
+    now = dt.datetime.now(dt.UTC)
+    old, recent = now - dt.timedelta(days=40), now - dt.timedelta(days=5)
+
+    def put(name: str) -> str:
+        s3.client.put_object(Bucket=s3.bucket, Key=f"rec/{name}", Body=b"RIFF....")
+        return name
+
+    calls = {
+        "old_local": await add_call(uid, local_recording(b"RIFF-old"), ended=old),
+        "old_s3": await add_call(uid, put(secrets.token_hex(16) + ".wav"), store="s3", ended=old),
+        "old_local_2": await add_call(uid, local_recording(b"RIFF-old2"), ended=old),
+        "new_local": await add_call(uid, local_recording(b"RIFF-new"), ended=recent),
+        "new_s3": await add_call(uid, put(secrets.token_hex(16) + ".wav"), store="s3", ended=recent),
+        "old_none": await add_call(uid, "", ended=old),
+    }
+    before = {k: await Call.select().where(Call.id == v).first() for k, v in calls.items()}
+    assert await recording_store.purge_expired(now) == 0  # retention 0 keeps everything, audits nothing
+    assert await audit_rows("purge") == []
+
+    await configure(recording_retention_days=30, s3_endpoint_url=dead_endpoint())
+    assert await recording_store.purge_expired(now, batch=2) == 2  # S3 down: the local ones only
+    await configure(s3_endpoint_url=s3.endpoint)
+    assert await recording_store.purge_expired(now, batch=2) == 1  # S3 back: the rest
+    assert await recording_store.purge_expired(now, batch=2) == 0  # idempotent
+
+    after = {k: await Call.select().where(Call.id == v).first() for k, v in calls.items()}
+    purged = {k for k, r in after.items() if r["recording_purged_at"] is not None}
+    assert purged == {"old_local", "old_s3", "old_local_2"}
+    for k in calls:  # the call records stay, with nothing else changed
+        changed = {f for f in before[k] if before[k][f] != after[k][f]}
+        assert changed <= {"recording_purged_at"}, (k, changed)
+    assert not (files.calls_dir() / before["old_local"]["recording_file"]).exists()
+    assert (files.calls_dir() / before["new_local"]["recording_file"]).exists()
+    assert s3.keys() == [f"rec/{before['new_s3']['recording_file']}"]
+    runs = [msgspec.json.decode(a["meta"]) for a in await audit_rows("purge")]
+    assert [(m["count"], m["failed"]) for m in runs] == [(2, 1), (1, 0), (0, 0)]
+    assert all(m["retention_days"] == 30 for m in runs)
+
+    async with client_for(uid) as c:
+        listed = {x["id"]: x for x in (await c.get("/api/v1/dialer/calls")).json()}
+        assert not listed[calls["old_s3"]]["has_recording"] and listed[calls["new_s3"]]["has_recording"]
+        r = await c.get(f"/api/v1/dialer/calls/{calls['old_s3']}/recording")
+        assert r.status_code == 410 and "录音已按保留期限删除" in r.json()["error"]
+        r = await c.get(f"/api/v1/dialer/calls/{calls['new_s3']}/recording", headers=NO_GZIP)
+        assert r.status_code == 200 and r.content == b"RIFF...."
+
+
+@pytest.mark.db
+@pytest.mark.skipif("recording_purged_at" not in CallOut.__struct_fields__,
+                    reason="needs CallOut.recording_purged_at in plugins/dialer/schemas.py")
+async def test_call_records_page_says_the_recording_was_purged(make_user, client_for, files_dir):
+    uid = await make_user("rec12")
+    now = dt.datetime.now(dt.UTC)
+    call_id = await add_call(uid, local_recording(b"RIFF"), ended=now - dt.timedelta(days=40))
+    await configure(recording_retention_days=30)
+    assert await recording_store.purge_expired(now) == 1
+    async with client_for(uid) as c:
+        page = (await c.get("/dialer/calls")).text
+        assert "录音已按保留期限删除" in page and f"/api/v1/dialer/calls/{call_id}/recording" not in page
+        assert (await c.get(f"/api/v1/dialer/calls/{call_id}")).json()["recording_purged_at"]
+
+
+@pytest.mark.db
+async def test_retention_job_is_registered_daily(db):
+    from core import host
+    from core.plugins import collect_sync
+
+    jobs = {j.name: j for j in collect_sync(host.current().pm.hook.jobs)}
+    assert jobs["dialer.recording_retention"].daily_at
 
 
 # ------------------------------------------------------------------ settings and the connection check
