@@ -120,9 +120,16 @@ def customer_references(customer_id: int) -> dict[str, int]:
 
 @hookspec
 def phone_actions(actor: Any) -> list[Any]:
-    """`core.hooktypes.PhoneAction`s offered on every phone number the CRM shows (click-to-call 拨打,
+    """`core.hooktypes.ActionLink`s offered on every phone number the CRM shows (click-to-call 拨打,
     发短信…). Core renders each number in local format, linked to the first action the actor may use,
     with the others beside it; `href` holds `{number}` (the E.164 number, URL-encoded)."""
+
+
+@hookspec
+def customer_list_actions(actor: Any) -> list[Any]:
+    """`core.hooktypes.ActionLink`s offered on the customers list for the ticked customers or everything
+    the current filter matches (发起外呼, 群发短信…). The action's page gets the selection as GET parameters;
+    `core.customers.selection.from_params` reads them. Shown only with the link's permission."""
 
 
 @hookspec

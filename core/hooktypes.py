@@ -104,11 +104,13 @@ class DoNotContactAdded(msgspec.Struct, frozen=True, kw_only=True):
     source: str  # the list's owner and why, e.g. "sms:reply", "dialer:disposition"
 
 
-class PhoneAction(msgspec.Struct, frozen=True, kw_only=True):
-    """Something to do with a phone number shown anywhere in the CRM (see the `phone_actions` hook)."""
+class ActionLink(msgspec.Struct, frozen=True, kw_only=True):
+    """A link a plugin adds to a core page: on every phone number (`phone_actions`; `href` holds
+    "{number}") or on the customers list (`customer_list_actions`; the selection is sent as GET
+    parameters, see `core.customers.selection`)."""
 
     key: str
     label: str  # zh-CN msgid, e.g. "拨打"
-    href: str  # with "{number}": "/dialer/dial?number={number}"
+    href: str  # "/dialer/dial?number={number}", "/dialer"
     permission: str | None = None
     order: int = 100

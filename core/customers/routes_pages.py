@@ -26,6 +26,7 @@ from core.customers import (
     records,
     reminders,
     search,
+    selection,
 )
 from core.customers.access import editable, readable
 from core.customers.errors import InvalidInput
@@ -104,6 +105,7 @@ async def list_page(request: Request) -> Template:
         "users": users,
         "columns": [(k, label) for k, label in COLUMNS if k in chosen],
         "params": {k: v for k, v in request.query_params.items() if k != "after"},
+        "filter_json": selection.filter_json(dict(request.query_params)),
     }
     if request.headers.get("hx-request") and request.headers.get("hx-target") == "customer-rows":
         return _partial("_rows.html", **context)

@@ -10,7 +10,7 @@ from litestar.plugins.jinja import JinjaTemplateEngine
 from core import host
 from core.hooktypes import MenuItem
 from core.plugins import collect_sync, manifest_of
-from core.web import i18n, phone_links
+from core.web import action_links, i18n
 
 
 def menu(actor: Any, section: str = "main") -> list[MenuItem]:
@@ -57,9 +57,9 @@ def configure_jinja(engine: JinjaTemplateEngine) -> None:
     env.install_gettext_callables(i18n.gettext, i18n.ngettext, newstyle=True)  # type: ignore[attr-defined]
     env.globals.update(
         menu=menu, menu_groups=menu_groups, csrf_token=csrf_token, languages=i18n.LANGUAGES,
-        current_language=i18n.current_language,
+        current_language=i18n.current_language, customer_list_actions=action_links.customer_list_actions,
     )
     env.filters.update(
         datetime=i18n.fmt_datetime, date=i18n.fmt_date, money=i18n.fmt_money, number=i18n.fmt_number,
-        phone=phone_links.phone, phones=phone_links.phones,
+        phone=action_links.phone, phones=action_links.phones,
     )

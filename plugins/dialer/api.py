@@ -421,10 +421,6 @@ class DncApi(Controller):
     async def add(self, request: Request, data: JSONBody[DncIn]) -> dict[str, int]:
         e164s = calls.normalise_all(data.numbers)
         added = await calls.add_dnc(actor_of(request), e164s, data.source, data.reason)
-        rt = runtime.current()
-        if rt is not None:
-            for e in e164s:
-                rt.broadcast(i.AddDnc(at=rt.clock(), e164=e))
         return {"added": added, "already": len(set(e164s)) - added}
 
 

@@ -14,6 +14,9 @@ from litestar.params import FromPath, FromQuery
 from litestar.plugins.htmx import ClientRedirect
 from litestar.response import Template
 
+from core.customers import selection
+from core.customers.errors import InvalidInput
+from core.web.i18n import gettext as _
 from core.web.responses import actor_of, page
 from plugins.dialer import api, calls, campaigns, recordings, runtime, stats
 from plugins.dialer.audio import ACCEPT, MAX_SECONDS, converter_note
@@ -23,6 +26,10 @@ from plugins.dialer.schemas import CampaignIn, DeviceSpec, DispositionIn
 READ = {"permission": "dialer:read"}
 RUN = {"permission": "dialer:run"}
 MODES = {"prompt": "放音，可随时接听（默认）", "auto_handover": "收听 N 秒后自动转接", "manual": "仅拨号（手动）"}
+STATUSES = {"draft": "草稿", "running": "进行中", "paused": "已暂停", "waiting": "等待中", "stopped": "已停止",
+            "done": "已完成"}
+LINE_STATES = {"idle": "空闲", "dialing": "拨号/振铃", "answered": "已接通", "prompt": "放音中", "talking": "通话中",
+               "down": "设备离线"}
 
 
 def _v(form: Any, key: str) -> str:
@@ -36,10 +43,15 @@ def _flash(message: str, *, error: bool = False) -> Template:
 
 @get("/dialer", opt=READ, include_in_schema=False)
 async def campaigns_page(request: Request, customers: FromQuery[str] = "") -> Template:
+    """外呼管理; arriving from the customers list (发起外呼), the ticked or filtered customers are preset."""
     actor = actor_of(request)
+    picked = selection.from_params(request.query_params)
+    ids = picked.ids or [int(x) for x in customers.split(",") if x.strip().isdigit()]
     recs = await recordings.list_recordings(actor) if actor.can("dialer:recordings") else []
     return page("dialer/campaigns.html", request, campaigns=await campaigns.list_campaigns(actor), recordings=recs,
-                devices=await api.devices_out(), modes=MODES, preset_customers=customers,
+                devices=await api.devices_out(), modes=MODES, preset_customers=",".join(map(str, ids)),
+                preset_count=len(ids), statuses=STATUSES,
+                preset_filter=msgspec.json.encode(picked.filter).decode() if picked.filter is not None else "",
                 can_run=actor.can("dialer:run"), advised=campaigns.ADVISED_BATCH)
 
 
@@ -63,13 +75,16 @@ async def create_campaign_page(request: Request) -> Template | ClientRedirect:
         if _v(form, "always") == "1":
             config["windows"] = [["00:00", "23:59"]]
             config["weekdays"] = [0, 1, 2, 3, 4, 5, 6]
+        chosen = selection.from_params({"selection": "filter", "filter": _v(form, "filter")}) if _v(
+            form, "filter") else None
         data = CampaignIn(name=_v(form, "name") or "外呼任务", customer_ids=ids, numbers=numbers,
+                          filter=msgspec.to_builtins(chosen.filter) if chosen and chosen.filter else None,
                           recording_id=int(_v(form, "recording_id")) if _v(form, "recording_id").isdigit() else None,
                           mode=_v(form, "mode") or "prompt", devices=devices, config=config,  # type: ignore[arg-type]
                           start=_v(form, "start") == "1")
         out = await api.create_campaign(actor, data)
-    except (DialerInputError, ValueError, msgspec.ValidationError) as exc:
-        return _flash(getattr(exc, "message", str(exc)), error=True)
+    except (DialerInputError, InvalidInput, ValueError, msgspec.ValidationError) as exc:
+        return _flash(getattr(exc, "message", None) or getattr(exc, "detail", str(exc)), error=True)
     return ClientRedirect(redirect_to=f"/dialer/campaigns/{out.id}")
 
 
@@ -79,7 +94,19 @@ async def console_page(request: Request, campaign_id: FromPath[int]) -> Template
     c = await campaigns.get(actor, campaign_id)
     recent = await calls.list_calls(actor, campaign_id=campaign_id, limit=20)
     return page("dialer/console.html", request, c=c, calls=recent, dispositions=calls.DISPOSITIONS,
-                modes=MODES, online=runtime.current() is not None)
+                modes=MODES, statuses=STATUSES, console_text=_console_text(),
+                online=runtime.current() is not None)
+
+
+def _console_text() -> dict[str, Any]:
+    """The live console script's words, in the page's language."""
+    return {
+        "status": {k: _(v) for k, v in STATUSES.items()},
+        "line": {k: _(v) for k, v in LINE_STATES.items()},
+        "listened": _("，已听 {s} 秒"), "seconds": _(" {s} 秒"),
+        "blocked": _("疑似封停"), "locked": _("冷却中"), "usable": _("可用"),
+        "totals": _("已拨 {dials} · 接通 {answered} · 有效 {effective} · 放弃 {abandoned} · 销售 {agent}"),
+    }
 
 
 @post("/dialer/campaigns/{campaign_id:int}/{op:str}", opt=RUN, include_in_schema=False, status_code=200)

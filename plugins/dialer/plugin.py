@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from core.hookspecs import hookimpl
-from core.hooktypes import CustomerTab, EventHandler, MenuItem, Permission, PhoneAction, PluginManifest
+from core.hooktypes import ActionLink, CustomerTab, EventHandler, MenuItem, Permission, PluginManifest
 
 MANIFEST = PluginManifest(name="dialer", title="云外呼", version="0.1.0", module="dialer",
                           description="自动外呼、号码直拨、拨打记录、外呼统计、电话助手")
@@ -94,10 +94,16 @@ async def customer_merge(keep_id: int, merge_id: int, actor) -> dict[str, int]:
 
 
 @hookimpl
-def phone_actions(actor) -> list[PhoneAction]:
+def phone_actions(actor) -> list[ActionLink]:
     """Click-to-call: every number the CRM shows opens 号码直拨 with it filled in."""
-    return [PhoneAction(key="dial", label="拨打", href="/dialer/dial?number={number}", permission="dialer:run",
+    return [ActionLink(key="dial", label="拨打", href="/dialer/dial?number={number}", permission="dialer:run",
                         order=10)]
+
+
+@hookimpl
+def customer_list_actions(actor) -> list[ActionLink]:
+    """发起外呼 for the ticked customers, or every customer the list's current filter matches."""
+    return [ActionLink(key="campaign", label="发起外呼", href="/dialer", permission="dialer:run", order=10)]
 
 
 @hookimpl

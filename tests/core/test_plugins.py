@@ -4,7 +4,9 @@
 from __future__ import annotations
 
 import datetime as dt
+import html
 import os
+import re
 import subprocess
 import sys
 import types
@@ -239,7 +241,7 @@ async def test_hook_customer_tabs(make_user, actor_for):
 async def test_hook_phone_actions_link_every_shown_number(make_user, actor_for, client_for):
     from core.customers.records import create_customer
     from core.customers.schemas import CustomerIn
-    from core.web.phone_links import actions_for, render
+    from core.web.action_links import actions_for, render
 
     uid = await make_user("amy", "sales")
     actor = await actor_for(uid)
@@ -252,6 +254,35 @@ async def test_hook_phone_actions_link_every_shown_number(make_user, actor_for, 
     assert 'href="/example/phone/%2B8613800138000"' in tab
     assert str(render("+8613800138000", [])) == '<span class="phone">138 0013 8000</span>'
     assert "<script>" not in str(render("<script>", actions_for(actor)))
+
+
+async def test_hook_customer_list_actions_get_the_ticked_or_filtered_customers(make_user, client_for):
+    from urllib.parse import parse_qs
+
+    import msgspec
+
+    from core.customers import selection
+
+    await make_role("clerk")
+    amy, clerk = await make_user("amy", "sales"), await make_user("carl", "clerk")
+    async with client_for(amy) as c:
+        page = (await c.get("/customers", params={"view": "mine", "q": "甲", "limit": "20"})).text
+    assert 'formaction="/example/bulk"' in page and 'form="bulk-actions"' in page
+    carried = re.search(r'name="filter" value="([^"]*)" form="bulk-actions"', page).group(1)
+    assert msgspec.json.decode(html.unescape(carried)) == {"view": "mine", "q": "甲"}, "the filter, not the page size"
+    picked = selection.from_params({"selection": "filter", "filter": html.unescape(carried)})
+    assert picked.filter is not None and picked.filter.q == "甲" and not picked.ids
+    ticked = selection.from_params(_multi(parse_qs("selection=ticked&ids=3&ids=5&ids=3&ids=x")))
+    assert ticked.ids == [3, 5] and ticked.filter is None
+    with pytest.raises(Exception, match="invalid customer filter"):
+        selection.from_params({"selection": "filter", "filter": '{"view": "everyone"}'})
+    async with client_for(clerk) as c:
+        assert (await c.get("/customers")).status_code == 403
+
+
+class _multi(dict):
+    def getall(self, key, default=()):
+        return self.get(key, list(default))
 
 
 async def test_hook_customer_timeline(make_user, client_for):

@@ -64,7 +64,7 @@ async def test_campaign_take_over_disposition_and_recording(page, make_user, act
     await page.wait_for_selector("#totals >> text=销售 wrapup", timeout=40_000)  # the call is over
 
     await page.goto(console_url)
-    row = page.locator("table.calls tbody tr", has_text="13700000001").first
+    row = page.locator("table.calls tbody tr", has_text="137 0000 0001").first
     await row.locator("select[name=disposition]").select_option("意向")
     await row.locator("input[name=note]").fill("下周报价")
     await row.locator("button").click()

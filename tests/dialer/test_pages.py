@@ -84,3 +84,35 @@ async def test_click_to_call_from_a_contact_number(make_user, actor_for, client_
         assert '<a class="phone" href="/dialer/dial?number=%2B861065529988" title="拨打">010 6552 9988</a>' in tab
         pad = (await c.get("/dialer/dial", params={"number": "+861065529988"})).text
         assert 'value="+861065529988"' in pad
+
+
+async def test_campaign_from_the_customer_list_ticked_or_filtered(make_user, actor_for, client_for, files_dir):
+    import html
+    import re
+
+    from core.customers.records import create_customer
+    from core.customers.schemas import CustomerIn
+
+    uid, other = await make_user("rosa"), await make_user("sam")
+    mine = []
+    for k, name in enumerate(["甲一", "甲二", "乙三"], start=1):
+        out = await create_customer(await actor_for(uid), CustomerIn(name=name, kind="individual",
+                                                                     phones=[f"1390000010{k}"]))
+        mine.append(out["id"] if isinstance(out, dict) else out.id)
+    await create_customer(await actor_for(other), CustomerIn(name="甲外", kind="individual", phones=["13900000199"]))
+    async with client_for(uid) as c:
+        listing = (await c.get("/customers", params={"view": "mine"})).text
+        assert 'formaction="/dialer"' in listing and "发起外呼" in listing
+        page = (await c.get("/dialer", params=[("selection", "ticked"), ("ids", mine[0]), ("ids", mine[2])])).text
+        assert f'name="customer_ids" value="{mine[0]},{mine[2]}"' in page and "已从客户列表选择 2 位客户" in page
+        page = (await c.get("/dialer", params={"selection": "filter", "filter": '{"view": "all", "q": "甲"}'})).text
+        carried = html.unescape(re.search(r'name="filter" value="([^"]*)"', page).group(1))
+        r = await c.post("/dialer/campaigns", data={"name": "甲字头", "filter": carried, "mode": "manual"},
+                         headers={"hx-request": "true"})
+        assert r.headers.get("hx-redirect", "").startswith("/dialer/campaigns/"), r.text
+        cid = int(r.headers["hx-redirect"].rsplit("/", 1)[1])
+        numbers = (await c.get(f"/api/v1/dialer/campaigns/{cid}/numbers")).json()
+        assert sorted(n["customer_id"] for n in numbers) == mine[:2], "甲外 is someone else's: out of scope"
+        r = await c.post("/dialer/campaigns", data={"name": "坏筛选", "filter": '{"view": "nobody"}'},
+                         headers={"hx-request": "true"})
+        assert "客户筛选条件无效" in r.text

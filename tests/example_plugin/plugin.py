@@ -14,12 +14,12 @@ from litestar.response import Template
 
 from core.hookspecs import hookimpl
 from core.hooktypes import (
+    ActionLink,
     CustomerTab,
     EventHandler,
     Job,
     MenuItem,
     Permission,
-    PhoneAction,
     PluginManifest,
     Reminder,
     SettingsSection,
@@ -174,9 +174,14 @@ def event_handlers() -> list[EventHandler]:
 
 
 @hookimpl
-def phone_actions(actor) -> list[PhoneAction]:
-    return [PhoneAction(key="example", label="示例操作", href="/example/phone/{number}", permission="example:read",
+def phone_actions(actor) -> list[ActionLink]:
+    return [ActionLink(key="example", label="示例操作", href="/example/phone/{number}", permission="example:read",
                         order=50)]
+
+
+@hookimpl
+def customer_list_actions(actor) -> list[ActionLink]:
+    return [ActionLink(key="example", label="示例批量", href="/example/bulk", permission="example:read")]
 
 
 @hookimpl

@@ -5,17 +5,18 @@
   const cid = +root.dataset.campaign;
   const csrf = document.body.dataset.csrf;
   const post = (url) => fetch(url, {method: "POST", headers: {"X-CSRF-Token": csrf, "content-type": "application/json"}, body: "{}"}).then(r => r.json());
-  const labels = {idle: "空闲", dialing: "拨号/振铃", answered: "已接通", prompt: "放音中", talking: "通话中", down: "设备离线"};
+  const T = JSON.parse(root.dataset.i18n);  // the page's language, translated by the server
+  const fill = (s, v) => s.replace(/\{(\w+)\}/g, (_, k) => v[k]);
   const text = (tag, s) => { const e = document.createElement(tag); e.textContent = s; return e; };
   const render = (f) => {
-    document.getElementById("status").textContent = f.status;
+    document.getElementById("status").textContent = T.status[f.status] || f.status;
     document.getElementById("reason").textContent = f.reason || "";
     const lines = document.getElementById("lines"); lines.replaceChildren();
     for (const l of f.lines) {
-      let t = labels[l.status] || l.status;
-      if (l.status === "prompt" && l.listened !== null) t += `，已听 ${Math.round(l.listened)} 秒`;
-      if (l.status === "talking" && l.answer_at) t += ` ${Math.round(f.now - l.answer_at)} 秒`;
-      if (l.status === "dialing") t += ` ${Math.round(f.now - l.since)} 秒`;
+      let t = T.line[l.status] || l.status;
+      if (l.status === "prompt" && l.listened !== null) t += fill(T.listened, {s: Math.round(l.listened)});
+      if (l.status === "talking" && l.answer_at) t += fill(T.seconds, {s: Math.round(f.now - l.answer_at)});
+      if (l.status === "dialing") t += fill(T.seconds, {s: Math.round(f.now - l.since)});
       lines.append(text("p", `${l.box} ${l.sim || ""} ${l.number || ""} — ${t}`));
     }
     const next = document.getElementById("next"); next.replaceChildren(...f.next.map(n => text("li", n)));
@@ -23,10 +24,10 @@
     for (const s of f.sims) {
       const tr = document.createElement("tr");
       tr.append(text("td", s.key), text("td", `${s.day_calls}/${s.max_day ?? "∞"}`), text("td", `${s.hour_calls}/${s.max_hour ?? "∞"}`),
-                text("td", s.signal ?? "—"), text("td", s.blocked ? "疑似封停" : (s.locked ? "冷却中 " + s.reason : "可用")));
+                text("td", s.signal ?? "—"), text("td", s.blocked ? T.blocked : (s.locked ? `${T.locked} ${s.reason}` : T.usable)));
       sims.append(tr);
     }
-    const t = f.totals; document.getElementById("totals").textContent = `已拨 ${t.dials} · 接通 ${t.answered} · 有效 ${t.effective} · 放弃 ${t.abandoned} · 销售 ${f.agent}`;
+    const t = f.totals; document.getElementById("totals").textContent = fill(T.totals, {...t, agent: f.agent});
   };
   const es = new EventSource(`/api/v1/dialer/live?campaign_id=${cid}`);
   es.addEventListener("frame", (e) => render(JSON.parse(e.data)));

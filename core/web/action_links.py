@@ -1,4 +1,5 @@
-"""Phone numbers in pages: local format, and the actions plugins offer on them (click-to-call…)."""
+"""Links plugins add to core pages: actions on phone numbers (local format, click-to-call…) and on the
+customers list (外呼, 群发短信 for the ticked or filtered customers)."""
 
 from __future__ import annotations
 
@@ -10,19 +11,28 @@ from markupsafe import Markup, escape
 
 from core import host
 from core.customers.phones import display
-from core.hooktypes import PhoneAction
+from core.hooktypes import ActionLink
 from core.plugins import collect_sync
 from core.web import i18n
 
 
-def actions_for(actor: Any) -> list[PhoneAction]:
+def allowed_links(hook_name: str, actor: Any) -> list[ActionLink]:
+    """The `ActionLink`s a hook contributes that this actor may follow, in their order."""
     if actor is None:
         return []
-    found = collect_sync(host.current().pm.hook.phone_actions, actor=actor)
+    found = collect_sync(getattr(host.current().pm.hook, hook_name), actor=actor)
     return sorted((a for a in found if a.permission is None or actor.can(a.permission)), key=lambda a: a.order)
 
 
-def render(number: str, actions: list[PhoneAction]) -> Markup:
+def actions_for(actor: Any) -> list[ActionLink]:
+    return allowed_links("phone_actions", actor)
+
+
+def customer_list_actions(actor: Any) -> list[ActionLink]:
+    return allowed_links("customer_list_actions", actor)
+
+
+def render(number: str, actions: list[ActionLink]) -> Markup:
     shown = escape(display(number))
     if not number or not actions:
         return Markup(f'<span class="phone">{shown}</span>')
