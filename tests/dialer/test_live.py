@@ -11,6 +11,7 @@ import uvicorn
 from core.auth import tokens
 from plugins.dialer.live import HUB
 
+from .conftest import wait_for
 from .test_agent import free_port
 
 pytestmark = [pytest.mark.anyio, pytest.mark.db]
@@ -28,9 +29,7 @@ async def test_live_stream_opens_at_once_and_pushes_frames(app, make_user, clien
     headers = {"authorization": f"Bearer {token}"}
     async with anyio.create_task_group() as tg:
         tg.start_soon(server.serve)
-        with anyio.fail_after(10):
-            while not server.started:
-                await anyio.sleep(0.01)
+        await wait_for(lambda: server.started)
         async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", headers=headers) as client:
             r = await client.get("/api/v1/dialer/live", params={"campaign_id": foreign})
             assert r.status_code == 404
