@@ -121,6 +121,13 @@ def event_handlers() -> list[EventHandler]:
 
 
 @hookimpl
+async def demo_data(users: dict[str, int]) -> None:
+    from plugins.dialer.demo import seed
+
+    await seed(users)
+
+
+@hookimpl
 def cli_commands() -> list:
     from drivers.ev_fwt785.cli import device
     from plugins.dialer.agent import agent

@@ -1,0 +1,24 @@
+"""`waihubao demo` gives a new user two weeks of calls to look at in 拨打记录 and 外呼统计."""
+
+from __future__ import annotations
+
+import pytest
+
+pytestmark = [pytest.mark.anyio, pytest.mark.db]
+
+
+async def test_demo_calls_fill_records_and_statistics(db, client_for):
+    from core.demo import seed_demo
+
+    users = await seed_demo()
+    async with client_for(users["lixs"]) as c:
+        calls = (await c.get("/api/v1/dialer/calls", params={"limit": 500})).json()
+        assert len(calls) > 100 and any(k["answered"] for k in calls) and any(k["customer_id"] for k in calls)
+        assert {k["user_id"] for k in calls} == {users["lixs"]}, "a salesperson sees only their own calls"
+        rows = (await c.get("/api/v1/dialer/stats", params={"by": "day"})).json()
+        assert len(rows) >= 8 and all(0 < r["answer_rate"] < 1 for r in rows)
+        page = (await c.get("/dialer/stats", params={"by": "day"})).text
+        assert "<svg" in page and "没有拨打记录" not in page
+    async with client_for(users["admin"]) as c:
+        people = (await c.get("/api/v1/dialer/stats", params={"by": "user"})).json()
+        assert {r["label"] for r in people} >= {"李销售", "赵销售"}
