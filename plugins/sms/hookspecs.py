@@ -9,6 +9,9 @@ Another module sends a text without importing this plugin:
 `results` is None when SMS is not installed or not licensed, else a one-element list holding an
 `plugins.sms.schemas.HookResult`-shaped dict: {"batch_id", "queued", "skipped": [{"number", "reason"}]}.
 A non-empty `purpose` makes the call idempotent: the same purpose, number and text are queued once.
+
+The module that holds the boxes (the dialer) hands every received text to `sms_received`; it lands in
+收信记录 (a 退订/TD reply puts the number on the opt-out list) once per (source, sender, text, received_at).
 """
 
 from __future__ import annotations
@@ -21,3 +24,9 @@ from core.hookspecs import hookspec
 @hookspec
 def sms_send(to: list[str], text: str, actor: Any, purpose: str) -> dict[str, Any]:  # type: ignore[empty-body]
     """Queue `text` to each number in `to` (any spelling; E.164 after normalising) as `actor`."""
+
+
+@hookspec
+def sms_received(sender: str, text: str, source: str, received_at: float | None) -> dict[str, Any] | None:
+    """A box received `text` from `sender` (`source`: the box; `received_at`: epoch seconds, None = now).
+    Returns the inbox row (`plugins.sms.schemas.InboxOut` as a dict), or None when it was already stored."""

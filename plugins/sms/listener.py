@@ -1,18 +1,24 @@
-"""In the server: keep the configured box open, take in received texts, and lend the box to the worker."""
+"""Received texts into 收信记录. With the box source "url": keep the configured box open in the server,
+take in what it receives and lend it to the worker. With "dialer" no box is opened here: the dialer
+holds the boxes and hands each received text to the `sms_received` hook (`ingest_once`)."""
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Awaitable, Callable
 
 import anyio
 import structlog
 
+from core.db import write_tx
 from drivers.ev_fwt785 import Box
 from drivers.ev_fwt785.errors import BoxError
 from drivers.ev_fwt785.events import SmsReceived
 from plugins.sms import config, inbox
 from plugins.sms.channels import boxlink
+from plugins.sms.numbers import try_any
 from plugins.sms.schemas import InboxOut
+from plugins.sms.tables import SmsInbox
 
 log = structlog.get_logger(__name__)
 RECHECK_S = 30.0
@@ -41,6 +47,18 @@ async def listen(url: str, dialect: str = "auto", *, until_changed: bool = True,
         finally:
             boxlink.unregister(url, box)
             events.close()
+
+
+async def ingest_once(sender: str, text: str, *, source: str, received_at: float | None) -> InboxOut | None:
+    """Store a received text unless the same (source, sender, text, time of receipt) is stored already: a
+    re-delivered upload from an agent lands once. None when it was a repeat."""
+    at = dt.datetime.fromtimestamp(round(received_at, 3), dt.UTC) if received_at is not None else None
+    async with write_tx():
+        if at is not None and await SmsInbox.exists().where(
+                (SmsInbox.source == source[:64]) & (SmsInbox.number == try_any(sender)) & (SmsInbox.text == text)
+                & (SmsInbox.received_at == at)):
+            return None
+        return await inbox.ingest(sender, text, received_at=at, source=source)
 
 
 async def run_listener() -> None:

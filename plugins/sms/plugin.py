@@ -71,6 +71,17 @@ async def sms_send(to: list[str], text: str, actor: Any, purpose: str) -> dict[s
 
 
 @hookimpl
+async def sms_received(sender: str, text: str, source: str, received_at: float | None) -> dict[str, Any] | None:
+    """A text received on a box another module holds (the dialer's, in the server or on an agent)."""
+    import msgspec
+
+    from plugins.sms.listener import ingest_once
+
+    stored = await ingest_once(sender, text, source=source, received_at=received_at)
+    return msgspec.to_builtins(stored) if stored is not None else None
+
+
+@hookimpl
 def route_handlers() -> list[Any]:
     from plugins.sms.routes_api import API_HANDLERS
     from plugins.sms.routes_pages import PAGE_HANDLERS
