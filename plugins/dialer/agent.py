@@ -27,8 +27,10 @@ import structlog
 from anyio.abc import TaskGroup
 
 from drivers.ev_fwt785 import Box, BoxError
-from plugins.dialer.agent_protocol import Ack, Command, Outbox, decode
+from drivers.ev_fwt785.events import SmsReceived
+from plugins.dialer.agent_protocol import Ack, Command, Outbox, ResultMsg, SmsIn, SmsRequest, decode
 from plugins.dialer.agent_sink import AgentSink
+from plugins.dialer.box_sms import SentLog
 from plugins.dialer.engine import io as i
 from plugins.dialer.runner import CampaignRunner
 from plugins.dialer.store import Setup
@@ -71,6 +73,7 @@ class Agent:
         self.outbox = Outbox(self.name, self.dir / "outbox.jsonl")
         self._changed = anyio.Event()
         self.sink = AgentSink(self.dir, self.outbox, on_change=self._poke)
+        self.sms = SentLog(self.dir / "sms-sent.json")  # every text sent, by request id: never sent twice
         self.boxes: dict[str, Box] = {}
         self.runners: dict[int, CampaignRunner] = {}
         self.connected = False
@@ -100,6 +103,8 @@ class Agent:
                     state = await self.sink.load_state(cid)
                     if state is None or state.status not in ("done", "stopped"):
                         self.start_runner(cid)  # resume what was running before a restart
+                for box in self.boxes.values():
+                    tg.start_soon(self._forward_received, box)
                 tg.start_soon(self._link)
 
     def start_runner(self, campaign_id: int) -> None:
@@ -115,6 +120,33 @@ class Agent:
                 self.runners.pop(campaign_id, None)
 
         self._tg.start_soon(go)
+
+    # ------------------------------------------------------------ texts through the boxes
+
+    def _queue(self, kind: str, key: str, number: str, detail: dict[str, Any]) -> None:
+        self.outbox.add(ResultMsg(key=f"{kind}:{key}", campaign=None, number=number, answered=False, cause="",
+                                  at=self.clock(), detail={"kind": kind, **detail}))
+        self._poke()
+
+    async def send_sms(self, req: SmsRequest) -> None:
+        """Send (or answer from the log: a request id goes out once) and queue the answer for the server."""
+        busy = {name for r in self.runners.values() for name in r.boxes}
+        answer = await self.sms.send(self.boxes, busy, req)
+        if answer is None:
+            return  # the same id is going out right now; its answer is queued when it is done
+        self._queue("sms_result", f"{req.request_id}:{self.outbox.seq + 1}", req.to,
+                    {"request_id": req.request_id, "answer": msgspec.to_builtins(answer)})
+
+    async def _forward_received(self, box: Box) -> None:
+        """Every text a box receives goes up through the outbox (stored once by the server)."""
+        events = box.subscribe()
+        async with events:
+            async for event in events:
+                if isinstance(event, SmsReceived):
+                    sms = SmsIn(device=box.name, sender=event.sender, text=event.text, at=event.at,
+                                parts=event.parts)
+                    self._queue("sms_in", f"{box.name}:{event.seq}:{event.at}", event.sender,
+                                msgspec.to_builtins(sms))
 
     # ------------------------------------------------------------ the link
 
@@ -190,6 +222,15 @@ class Agent:
 
     async def _command(self, cmd: Command) -> None:
         now = self.clock()
+        if cmd.op == "sms":
+            try:
+                req = msgspec.json.decode(cmd.arg, type=SmsRequest)
+            except msgspec.DecodeError as exc:
+                log.warning("sms_command_invalid", error=str(exc))
+                return
+            if self._tg is not None:  # not on the link's task: a dropped link must not cut a text off
+                self._tg.start_soon(self.send_sms, req)
+            return
         runner = self.runners.get(cmd.campaign) if cmd.campaign is not None else None
         if cmd.op in ("start", "resume") and cmd.campaign is not None and runner is None:
             try:

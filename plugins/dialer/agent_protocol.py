@@ -40,11 +40,45 @@ class Ack(msgspec.Struct, kw_only=True, frozen=True, tag="ack"):
 
 
 class Command(msgspec.Struct, kw_only=True, frozen=True, tag="command"):
-    """Server → agent: start/pause/resume/stop/takeover/dnc for a campaign."""
+    """Server → agent: start/pause/resume/stop/takeover/dnc for a campaign; "sms" sends a text (`arg` is an
+    encoded `SmsRequest`; the answer comes back through the outbox as detail {"kind": "sms_result", …})."""
 
     op: str
     campaign: int | None = None
     arg: str = ""
+
+
+class SmsRequest(msgspec.Struct, kw_only=True, frozen=True):
+    """`Command(op="sms")`'s argument. The agent sends each `request_id` at most once."""
+
+    request_id: str
+    to: str
+    text: str
+    device: str | None = None
+    slot: int | None = None
+
+
+class SmsAnswer(msgspec.Struct, kw_only=True, frozen=True):
+    """What one text sent through a box gave (the dialer's `box_sms_send` answer; see plugins.dialer.hookspecs)."""
+
+    ok: bool
+    device: str = ""
+    slot: int | None = None
+    parts: int = 0
+    refs: list[int] = []
+    error: str = ""
+    retryable: bool = False
+    code: str = ""  # "" | busy | slot | offline | pending | timeout | invalid | refused | unknown
+
+
+class SmsIn(msgspec.Struct, kw_only=True, frozen=True):
+    """A text a box received (outbox detail {"kind": "sms_in", …}); `at` is the box clock's time of receipt."""
+
+    device: str
+    sender: str
+    text: str
+    at: float
+    parts: int = 1
 
 
 Message = Batch | Ack | Command

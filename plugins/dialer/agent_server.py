@@ -21,8 +21,8 @@ from core.db import write_tx
 from core.perms.actor import Actor
 from core.perms.scope import get_in_scope
 from core.web.responses import actor_of
-from plugins.dialer import campaigns, files, recording_store, store
-from plugins.dialer.agent_protocol import Ack, Batch, Command, Item, decode, encode
+from plugins.dialer import box_sms, campaigns, files, recording_store, store
+from plugins.dialer.agent_protocol import Ack, Batch, Command, Item, SmsIn, decode, encode
 from plugins.dialer.followups import followup_for_call
 from plugins.dialer.tables import AgentLink as AgentLinkRow
 from plugins.dialer.tables import Call, Campaign, CampaignNumber, Device, DeviceSlot
@@ -148,6 +148,13 @@ async def _authorise(item: Item, actor: Actor, devices: list[str]) -> dict[str, 
         await _campaign_in_reach(actor, item.msg.campaign)
     elif kind == "block" and d.get("device") not in devices:
         raise Refused(f"box {d.get('device')}")
+    elif kind == "sms_in" and d.get("device") not in devices:  # only texts received on its own boxes
+        raise Refused(f"box {d.get('device')}")
+    elif kind == "sms_result":  # only answers to texts this server asked this user's box to send
+        try:
+            box_sms.check_answer(d, actor.user_id, devices)
+        except box_sms.Refused as exc:
+            raise Refused(str(exc)) from exc
     return d
 
 
@@ -188,6 +195,11 @@ async def ingest_item(item: Item, actor: Actor, devices: list[str]) -> None:
         dev = await Device.select(Device.id).where(Device.name == d["device"]).first()
         if dev:
             await store.block_sim(dev["id"], d["slot"], d["reason"])
+    elif kind == "sms_in":  # the SMS inbox stores it once (keyed by box, sender, text and time of receipt)
+        sms = msgspec.convert({k: v for k, v in d.items() if k != "kind"}, SmsIn)
+        await box_sms.deliver_received(sms, sms.device)
+    elif kind == "sms_result":  # wakes the waiting `box_sms_send`, or is kept for its retry
+        box_sms.answered(d["request_id"], box_sms.check_answer(d, actor.user_id, devices))
 
 
 async def _count(campaign_id: int | None) -> None:

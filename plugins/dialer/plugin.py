@@ -6,9 +6,11 @@ from pathlib import Path
 
 from core.hookspecs import hookimpl
 from core.hooktypes import ActionLink, CustomerTab, EventHandler, MenuItem, Permission, PluginManifest
+from plugins.dialer import hookspecs as published_hookspecs
 
 MANIFEST = PluginManifest(name="dialer", title="云外呼", version="0.1.0", module="dialer",
                           description="自动外呼、号码直拨、拨打记录、外呼统计、电话助手")
+HOOKSPECS = published_hookspecs  # box_sms_send, box_sims: other modules text through the boxes the dialer holds
 
 
 @hookimpl
@@ -133,3 +135,24 @@ def cli_commands() -> list:
     from plugins.dialer.agent import agent
 
     return [device, agent]
+
+
+@hookimpl
+async def box_sms_send(to: str, text: str, device: str | None, slot: int | None, request_id: str) -> dict:
+    from plugins.dialer.box_sms import as_dict, send
+
+    return as_dict(await send(to, text, device, slot, request_id))
+
+
+@hookimpl
+def box_devices() -> list[dict]:
+    from plugins.dialer.box_sms import devices
+
+    return devices()
+
+
+@hookimpl
+async def box_sims() -> list[dict]:
+    from plugins.dialer.box_sms import sims
+
+    return await sims()

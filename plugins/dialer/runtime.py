@@ -21,7 +21,7 @@ from anyio.abc import TaskGroup
 
 from core.db import write_tx
 from drivers.ev_fwt785 import Box, BoxError
-from plugins.dialer import store
+from plugins.dialer import box_sms, store
 from plugins.dialer.direct import DirectDialer
 from plugins.dialer.engine import io as i
 from plugins.dialer.runner import CampaignRunner
@@ -62,6 +62,8 @@ class Runtime:
             try:
                 async with anyio.create_task_group() as tg:
                     self._tg = tg
+                    for box in self.boxes.values():
+                        tg.start_soon(box_sms.forward_received, box)  # received texts → the SMS inbox
                     for row in await Campaign.select(Campaign.id).where(
                             Campaign.status.is_in(["running", "waiting"])).order_by(Campaign.id):
                         self._queue.append(row["id"])
