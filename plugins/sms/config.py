@@ -3,20 +3,25 @@
 from __future__ import annotations
 
 import datetime as dt
-import os
+from typing import Literal
 
 import msgspec
 
 from core.hooktypes import SettingsSection
 from core.settings import store
 
-SIMULATED_BOX_ENV = "WAIHUBAO_SIMULATED_BOX"
-SIMULATED_BOX_URL = "sim://sms-box"
 CHANNELS = ("box", "gateway")
+NEED_DIALER = ("需要云外呼模块的设备，或在短信设置中填写盒子端口 / needs the boxes of the auto-dialer module, "
+               "or set the box port in the SMS settings")
 
 
 class SmsSettings(msgspec.Struct, kw_only=True):
     default_channel: str = "box"  # box | gateway
+    # Where the box channel's boxes come from: "dialer" = the boxes the 云外呼 module holds (in the server
+    # or on a salesperson's 电话助手; texts received on them land in 收信记录), "url" = SMS opens `box_url`
+    # itself (a box on the server when the dialer is not licensed), "auto" = "url" when `box_url` is set,
+    # else "dialer".
+    box_source: Literal["auto", "dialer", "url"] = "auto"
     box_url: str = ""  # serial port (/dev/ttyUSB2) or sim://NAME; empty = no box configured
     box_dialect: str = "auto"
     sim_slots: str = "1,2,3,4,5"  # slots allowed to send SMS
@@ -43,15 +48,16 @@ async def current() -> SmsSettings:
     return await store.load(SECTION)
 
 
-def simulated() -> bool:
-    return os.environ.get(SIMULATED_BOX_ENV, "") not in ("", "0", "false")
+def box_source(settings: SmsSettings) -> Literal["dialer", "url"]:
+    if settings.box_source == "auto":
+        return "url" if settings.box_url else "dialer"
+    return settings.box_source
 
 
 def box_url(settings: SmsSettings) -> str:
-    """The configured port; under `serve --simulated-box` a simulated box when none is configured."""
-    if settings.box_url:
-        return settings.box_url
-    return SIMULATED_BOX_URL if simulated() else ""
+    """The port SMS opens itself; "" when the box channel uses the dialer's boxes (or none is configured).
+    (`serve --simulated-box` needs none: the dialer's simulated box serves both.)"""
+    return settings.box_url if box_source(settings) == "url" else ""
 
 
 def enabled_slots(settings: SmsSettings) -> list[int]:

@@ -45,8 +45,21 @@ async def _compose_context(request: Request, customer_ids: list[int]) -> dict[st
             continue
     channels = [(name, ch.label, ch.configured(settings)) for name, ch in registry.CHANNELS.items()]
     return {"templates": await library.listing(actor), "settings": settings, "picked": picked,
-            "channels": channels, "balance": await registry.get(settings.default_channel).balance(settings)
+            "channels": channels, "box_status": box_status(settings),
+            "balance": await registry.get(settings.default_channel).balance(settings)
             if settings.default_channel in registry.CHANNELS else None}
+
+
+def box_status(settings: config.SmsSettings) -> dict[str, Any]:
+    """Where the 短信盒子 channel's boxes come from, for the compose page: the dialer's (which, where) or a port,
+    else why there is none."""
+    from plugins.sms.channels.box import dialer_devices
+
+    source = config.box_source(settings)
+    problem = registry.get("box").configured(settings)
+    held = (dialer_devices() or []) if source == "dialer" else []
+    return {"source": source, "problem": problem, "url": config.box_url(settings),
+            "devices": [(d["device"], d["where"], d["online"]) for d in held]}
 
 
 @get("/sms", opt=SEND, include_in_schema=False)
