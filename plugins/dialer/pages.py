@@ -66,7 +66,7 @@ async def create_campaign_page(request: Request) -> Template | ClientRedirect:
             numbers = campaigns.numbers_from_file(await upload.read(), upload.filename)
         numbers += [n for n in _v(form, "numbers").replace("，", ",").replace("\n", ",").split(",") if n.strip()]
         ids = [int(x) for x in _v(form, "customer_ids").replace("，", ",").split(",") if x.strip().isdigit()]
-        devices = [DeviceSpec(device=int(d)) for d in form.getall("device", []) if str(d).isdigit()]
+        devices = _device_specs(form.getall("device", []), form.getall("slot", []))
         config: dict[str, Any] = {}
         if _v(form, "gap_s"):
             config["gap_s"] = float(_v(form, "gap_s"))
@@ -86,6 +86,16 @@ async def create_campaign_page(request: Request) -> Template | ClientRedirect:
     except (DialerInputError, InvalidInput, ValueError, msgspec.ValidationError) as exc:
         return _flash(getattr(exc, "message", None) or getattr(exc, "detail", str(exc)), error=True)
     return ClientRedirect(redirect_to=f"/dialer/campaigns/{out.id}")
+
+
+def _device_specs(devices: list[Any], slots: list[Any]) -> list[DeviceSpec]:
+    """Ticked boxes (all their slots) and ticked slots ("box:slot"); a slot ticks its box too."""
+    chosen: dict[int, list[int]] = {int(d): [] for d in devices if str(d).isdigit()}
+    for value in slots:
+        box, _sep, slot = str(value).partition(":")
+        if box.isdigit() and slot.isdigit():
+            chosen.setdefault(int(box), []).append(int(slot))
+    return [DeviceSpec(device=d, slots=sorted(set(s))) for d, s in chosen.items()]
 
 
 @get("/dialer/campaigns/{campaign_id:int}", opt=READ, include_in_schema=False)

@@ -116,3 +116,23 @@ async def test_campaign_from_the_customer_list_ticked_or_filtered(make_user, act
         r = await c.post("/dialer/campaigns", data={"name": "坏筛选", "filter": '{"view": "nobody"}'},
                          headers={"hx-request": "true"})
         assert "客户筛选条件无效" in r.text
+
+
+async def test_campaign_form_picks_boxes_and_slots(make_user, client_for, files_dir):
+    import msgspec
+
+    from plugins.dialer.tables import Campaign
+
+    from .conftest import add_device, make_sim
+
+    uid = await make_user("tess")
+    dev = await add_device(make_sim())
+    async with client_for(uid) as c:
+        page = (await c.get("/dialer")).text
+        assert f'name="slot" value="{dev}:2"' in page
+        r = await c.post("/dialer/campaigns", data={"name": "卡槽", "numbers": "13900000051", "mode": "manual",
+                                                    "slot": [f"{dev}:2", f"{dev}:3"]}, headers={"hx-request": "true"})
+        assert r.headers.get("hx-redirect"), r.text
+    row = await Campaign.select(Campaign.devices).where(Campaign.name == "卡槽").first()
+    devices = row["devices"] if isinstance(row["devices"], list) else msgspec.json.decode(row["devices"])
+    assert devices == [{"device": dev, "slots": [2, 3]}]
