@@ -79,3 +79,27 @@ async def list_for(actor: Actor, followup_id: int) -> list[dict[str, Any]]:
     return await FollowupAttachment.select(
         FollowupAttachment.id, FollowupAttachment.filename, FollowupAttachment.size, FollowupAttachment.content_type
     ).where(FollowupAttachment.followup == followup_id)
+
+
+async def purge(actor: Actor, named: list[tuple[int, str]], reason: str) -> int:
+    """Delete attachments given as (follow-up id, file name) — a module's retention rule, e.g. call recordings
+    past 外呼设置's keep period: the files and rows go, the follow-ups stay. Audited once. Returns the count."""
+    if not named:
+        return 0
+    wanted = set(named)
+    rows = [r for r in await FollowupAttachment.select(
+        FollowupAttachment.id, FollowupAttachment.followup, FollowupAttachment.filename,
+        FollowupAttachment.stored_name).where(FollowupAttachment.followup.is_in(sorted({f for f, _ in wanted})))
+        if (r["followup"], r["filename"]) in wanted]
+    if not rows:
+        return 0
+    async with write_tx():
+        await FollowupAttachment.delete().where(FollowupAttachment.id.is_in([r["id"] for r in rows]))
+        await record(actor, "purge", "followup_attachment", "", meta={"count": len(rows), "reason": reason})
+
+    def unlink() -> None:
+        for r in rows:
+            (files_dir() / r["stored_name"]).unlink(missing_ok=True)
+
+    await anyio.to_thread.run_sync(unlink)
+    return len(rows)

@@ -1,7 +1,8 @@
 """Calls over the threshold become a follow-up (联系记录) on the customer, with the recording attached.
 
-The attachment is a copy of the recording in core's follow-up attachments (local disk, readable by whoever
-may read the customer); it is read from the call's own recording store (local or S3)."""
+The attachment is a copy of the recording in core's follow-up attachments (local disk, readable — and its
+downloads audited — for whoever may read the customer); it is read from the call's own recording store (local
+or S3), and the retention job deletes the copy together with the recording."""
 
 from __future__ import annotations
 
@@ -86,7 +87,7 @@ async def followup_for_call(call_id: int, *, min_talk_s: float = FOLLOWUP_MIN_S,
             await Call.update({Call.followup: f.id}).where(Call.id == call_id)
         audio = await _recording_bytes(call_id)
         if audio:
-            await attach(actor, f.id, f"call-{call_id}.wav", audio, "audio/wav")
+            await attach(actor, f.id, recording_store.attachment_name(call_id), audio, "audio/wav")
         return f.id
     except Exception as exc:  # the call record itself is already safe; the follow-up is best effort
         log.warning("followup_failed", call=call_id, error=str(exc))

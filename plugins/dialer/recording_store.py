@@ -455,6 +455,7 @@ async def purge_expired(now: dt.datetime | None = None, *, batch: int = 500) -> 
     reached is left for the next run; a file already gone counts as purged, so a run cut short and started
     again finishes the job (idempotent). One audit row per run, with the count. Returns the count."""
     from core.audit.log import record
+    from core.customers import attachments
     from core.db import write_tx
     from core.perms.actor import system_actor
     from plugins.dialer.settings import current
@@ -470,7 +471,7 @@ async def purge_expired(now: dt.datetime | None = None, *, batch: int = 500) -> 
     stores: dict[str, RecordingStore | None] = {}
     last_id, purged, failed = 0, 0, 0
     while True:
-        rows = await Call.select(Call.id, Call.recording_file, Call.recording_store).where(
+        rows = await Call.select(Call.id, Call.recording_file, Call.recording_store, Call.followup).where(
             pending & (Call.id > last_id)).order_by(Call.id).limit(batch)
         if not rows:
             break
@@ -497,11 +498,18 @@ async def purge_expired(now: dt.datetime | None = None, *, batch: int = 500) -> 
                 await Call.update({Call.recording_purged_at: now}).where(
                     Call.id.is_in(done) & Call.recording_purged_at.is_null())
             purged += len(done)
+            copies = [(r["followup"], attachment_name(r["id"])) for r in rows if r["id"] in done and r["followup"]]
+            await attachments.purge(system_actor("retention"), copies, f"dialer retention {days} days")
     await record(system_actor("retention"), "purge", "dialer_call_recording", "",
                  meta={"count": purged, "failed": failed, "retention_days": days, "before": cutoff.isoformat()})
     if purged or failed:
         log.info("recordings_purged", count=purged, failed=failed, retention_days=days)
     return purged
+
+
+def attachment_name(call_id: int) -> str:
+    """The file name of the recording's copy on the call's follow-up (联系记录 attachment)."""
+    return f"call-{call_id}.wav"
 
 
 async def retention_job() -> None:

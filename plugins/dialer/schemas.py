@@ -83,6 +83,7 @@ class CallOut(msgspec.Struct, kw_only=True):
     next_contact: dt.date | None
     has_recording: bool
     followup_id: int | None
+    recording_purged_at: dt.datetime | None = None  # deleted by the retention setting (外呼设置)
 
 
 class DispositionIn(msgspec.Struct, kw_only=True):

@@ -30,7 +30,7 @@ from plugins.dialer.agent_protocol import Item, ResultMsg
 from plugins.dialer.agent_server import ingest_item
 from plugins.dialer.recording_store import RangeNotSatisfiable, parse_range
 from plugins.dialer.runner import CampaignRunner
-from plugins.dialer.schemas import CallOut, CampaignIn, DeviceSpec
+from plugins.dialer.schemas import CampaignIn, DeviceSpec
 from plugins.dialer.settings import SECTION
 from plugins.dialer.tables import Call
 
@@ -418,8 +418,28 @@ async def test_retention_purges_old_recordings_on_both_stores_once(make_user, cl
 
 
 @pytest.mark.db
-@pytest.mark.skipif("recording_purged_at" not in CallOut.__struct_fields__,
-                    reason="needs CallOut.recording_purged_at in plugins/dialer/schemas.py")
+async def test_retention_also_deletes_the_copy_on_the_followup(make_user, actor_for, client_for, files_dir):
+    from core.customers.attachments import files_dir as attachments_dir
+
+    uid = await make_user("rec13")
+    actor = await actor_for(uid)
+    cust = await create_customer(actor, CustomerIn(name="戊公司", kind="individual", phones=["13700000019"]))
+    customer_id = cust["id"] if isinstance(cust, dict) else cust.id
+    now = dt.datetime.now(dt.UTC)
+    call_id = await add_call(uid, local_recording(tone_wav(1.0)), customer=customer_id,
+                             ended=now - dt.timedelta(days=40))
+    async with client_for(uid) as c:
+        followup = (await c.post(f"/api/v1/dialer/calls/{call_id}/disposition", json={"disposition": "意向"})
+                    ).json()["followup_id"]
+    copy = await FollowupAttachment.select().where(FollowupAttachment.followup == followup).first()
+    assert (attachments_dir() / copy["stored_name"]).exists()
+    await configure(recording_retention_days=30)
+    assert await recording_store.purge_expired(now) == 1
+    assert await FollowupAttachment.count().where(FollowupAttachment.followup == followup) == 0
+    assert not (attachments_dir() / copy["stored_name"]).exists(), "no copy outlives the keep period"
+
+
+@pytest.mark.db
 async def test_call_records_page_says_the_recording_was_purged(make_user, client_for, files_dir):
     uid = await make_user("rec12")
     now = dt.datetime.now(dt.UTC)
