@@ -30,9 +30,31 @@ _SEQUENCES = (msgspec.inspect.ListType, msgspec.inspect.SetType, msgspec.inspect
               msgspec.inspect.VarTupleType)
 
 
+def _bare(kind: msgspec.inspect.Type) -> msgspec.inspect.Type:
+    """The type under `Annotated[T, Meta(title=..., description=...)]` (type_info wraps it in `Metadata`)."""
+    while isinstance(kind, msgspec.inspect.Metadata):
+        kind = kind.type
+    return kind
+
+
+def _doc(kind: msgspec.inspect.Type) -> dict[str, Any]:
+    """title/description of an annotated field (the outermost Meta that says them wins)."""
+    doc: dict[str, Any] = {}
+    while isinstance(kind, msgspec.inspect.Metadata):
+        for name, value in (kind.extra_json_schema or {}).items():
+            doc.setdefault(name, value)
+        kind = kind.type
+    if isinstance(kind, msgspec.inspect.UnionType):  # Annotated[T, Meta(...)] | None
+        for member in kind.types:
+            for name, value in _doc(member).items():
+                doc.setdefault(name, value)
+    return doc
+
+
 def _form_kind(kind: msgspec.inspect.Type) -> str:
-    """How a field is edited on the page: a checkbox, a number, a line of text, one item per line, or JSON
-    (lists of records, mappings and nested Structs)."""
+    """How a field is edited on the page: a checkbox, a number, a line of text, a choice, one item per line,
+    or JSON (lists of records, mappings and nested Structs)."""
+    kind = _bare(kind)
     if isinstance(kind, msgspec.inspect.UnionType):
         others = [t for t in kind.types if not isinstance(t, msgspec.inspect.NoneType)]
         return _form_kind(others[0]) if len(others) == 1 else "json"
@@ -40,7 +62,9 @@ def _form_kind(kind: msgspec.inspect.Type) -> str:
         return "bool"
     if isinstance(kind, msgspec.inspect.IntType | msgspec.inspect.FloatType):
         return "number"
-    if isinstance(kind, _SEQUENCES) and isinstance(kind.item_type, _SCALARS):
+    if isinstance(kind, msgspec.inspect.LiteralType) and all(isinstance(v, str) for v in kind.values):
+        return "choice"
+    if isinstance(kind, _SEQUENCES) and isinstance(_bare(kind.item_type), _SCALARS):
         return "lines"
     if isinstance(kind, (msgspec.inspect.DictType, msgspec.inspect.StructType, *_SEQUENCES)):
         return "json"
@@ -48,16 +72,23 @@ def _form_kind(kind: msgspec.inspect.Type) -> str:
 
 
 def _fields(value: Any) -> list[dict[str, Any]]:
+    """Each field of a section's value as the form shows it: `name` (the form and API key), `label` and `help`
+    (from `Annotated[T, msgspec.Meta(title=..., description=...)]`, zh-CN msgids; the label falls back to the
+    name), `kind`, the current `value` as text, and the `choices` of a Literal."""
     info = msgspec.inspect.type_info(type(value))
     out = []
     for field in info.fields:
         kind = _form_kind(field.type)
+        doc = _doc(field.type)
         current = msgspec.to_builtins(getattr(value, field.name))
         if kind == "lines":
             current = "\n".join(str(item) for item in current)
         elif kind == "json":
             current = msgspec.json.format(msgspec.json.encode(current).decode(), indent=2)
-        out.append({"name": field.name, "value": current, "kind": kind})
+        bare = _bare(field.type)
+        out.append({"name": field.name, "label": doc.get("title") or field.name, "help": doc.get("description", ""),
+                    "value": current, "kind": kind,
+                    "choices": list(bare.values) if isinstance(bare, msgspec.inspect.LiteralType) else []})
     return out
 
 
@@ -77,8 +108,12 @@ async def put_settings(request: Request, key: FromPath[str], data: JSONBody[dict
 
 
 async def _settings_page(request: Request, errors: dict[str, str] | None = None, saved: str = "") -> Template:
-    visible = [s for s in sections(host.current().pm).values() if actor_of(request).can(s.permission)]
-    forms = [{"key": s.key, "label": s.label, "fields": _fields(await load(s))} for s in visible]
+    actor = actor_of(request)
+    visible = [s for s in sections(host.current().pm).values() if actor.can(s.permission)]
+    forms = [{"key": s.key, "label": s.label, "fields": _fields(await load(s)),
+              "actions": sorted((a for a in s.actions if a.permission is None or actor.can(a.permission)),
+                                key=lambda a: a.order)}
+             for s in visible]
     return page("admin/settings.html", request, forms=forms, errors=errors or {}, saved=saved)
 
 
@@ -107,7 +142,7 @@ def _from_form(section, form: dict[str, str]) -> dict[str, Any]:
                 data[field.name] = msgspec.json.decode(text)
             except msgspec.DecodeError as exc:
                 raise SettingsError(f"{field.name}: 不是有效的 JSON / not valid JSON ({exc})") from exc
-        elif not text.strip() and isinstance(field.type, msgspec.inspect.UnionType):
+        elif not text.strip() and isinstance(_bare(field.type), msgspec.inspect.UnionType):
             data[field.name] = None
         else:
             data[field.name] = text

@@ -319,6 +319,19 @@ async def slot_unlock_page(request: Request, device_id: FromPath[int], slot: Fro
     return ClientRedirect(redirect_to="/dialer/devices")
 
 
+@post("/dialer/settings/store-check", opt=SETTINGS, include_in_schema=False, status_code=200)
+async def store_check_page() -> Template:
+    """测试连接 under 外呼设置 (the settings page's action): the same check as
+    `POST /api/v1/dialer/recordings/store/check`, answered as a line of HTML next to the button."""
+    from plugins.dialer import recording_store
+
+    out = await recording_store.check_s3()
+    timings = f" ({out.put_ms:g} / {out.get_ms:g} / {out.delete_ms:g} ms)" if out.ok else ""
+    return Template(template_str='<span class="{{ "ok" if ok else "error" }}" role="status">'
+                                 '{{ "✓" if ok else "✗" }} {{ message }}{{ timings }}</span>',
+                    context={"ok": out.ok, "message": out.message, "timings": timings})
+
+
 PAGE_ROUTES = [static_js, campaigns_page, create_campaign_page, console_page, campaign_op_page, disposition_page,
                calls_page, customer_calls_tab, dial_page, stats_page, recordings_page, recording_upload_page,
-               devices_page, device_save_page, slot_save_page, slot_unlock_page]
+               devices_page, device_save_page, slot_save_page, slot_unlock_page, store_check_page]

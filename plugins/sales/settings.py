@@ -32,15 +32,28 @@ DEFAULT_STAGES = [
 
 
 class SalesSettings(msgspec.Struct, kw_only=True):
-    stages: list[Stage] = msgspec.field(default_factory=lambda: list(DEFAULT_STAGES))
-    sources: list[str] = msgspec.field(default_factory=lambda: ["电话营销", "网络", "展会", "转介绍", "老客户", "其他"])
-    importance: list[str] = msgspec.field(default_factory=lambda: ["高", "中", "低"])
-    types: list[str] = msgspec.field(default_factory=lambda: ["新客户", "老客户增购", "续约"])
-    needs: list[str] = msgspec.field(
+    stages: Annotated[list[Stage], msgspec.Meta(
+        title="销售阶段",
+        description="按顺序排列；name = 名称，probability = 默认赢单概率（0–100），"
+                    "outcome = open 进行中 / won 赢单 / lost 输单。名称不能重复，至少一个进行中的阶段",
+    )] = msgspec.field(default_factory=lambda: list(DEFAULT_STAGES))
+    sources: Annotated[list[str], msgspec.Meta(title="机会来源", description="每行一个")] = msgspec.field(
+        default_factory=lambda: ["电话营销", "网络", "展会", "转介绍", "老客户", "其他"])
+    importance: Annotated[list[str], msgspec.Meta(title="重要程度", description="每行一个")] = msgspec.field(
+        default_factory=lambda: ["高", "中", "低"])
+    types: Annotated[list[str], msgspec.Meta(title="机会类型", description="每行一个")] = msgspec.field(
+        default_factory=lambda: ["新客户", "老客户增购", "续约"])
+    needs: Annotated[list[str], msgspec.Meta(
+        title="客户需求", description="每行一个；销售机会可勾选的需求")] = msgspec.field(
         default_factory=lambda: ["外呼设备", "CRM 软件", "短信服务", "实施培训", "售后维保"])
-    need_types: list[str] = msgspec.field(default_factory=lambda: ["产品", "服务", "价格", "其他"])
-    need_states: list[str] = msgspec.field(default_factory=lambda: ["待跟进", "跟进中", "已满足", "已放弃"])
-    close_warn_days: Annotated[int, msgspec.Meta(ge=0, le=365)] = 7
+    need_types: Annotated[list[str], msgspec.Meta(title="需求类型", description="每行一个")] = msgspec.field(
+        default_factory=lambda: ["产品", "服务", "价格", "其他"])
+    need_states: Annotated[list[str], msgspec.Meta(
+        title="需求状态", description="每行一个；新需求默认为第一个")] = msgspec.field(
+        default_factory=lambda: ["待跟进", "跟进中", "已满足", "已放弃"])
+    close_warn_days: Annotated[int, msgspec.Meta(
+        ge=0, le=365, title="预计成交提醒天数",
+        description="单位：天（0–365）；预计成交日期在此天数内的销售机会出现在提醒中")] = 7
 
     def __post_init__(self) -> None:
         names = [s.name for s in self.stages]
