@@ -92,7 +92,9 @@ def background_tasks() -> list[Any]:
 @hookspec
 def settings_sections() -> list[Any]:
     """`core.hooktypes.SettingsSection`s: typed settings (a msgspec Struct with defaults) stored in the
-    database and edited on the admin settings page."""
+    database and edited on the admin settings page. Each field's label and help come from
+    `Annotated[T, msgspec.Meta(title=…, description=…)]`; a section's `actions` are buttons under its form
+    (e.g. the dialer's "test the S3 connection") that post to a route returning a small HTML fragment."""
 
 
 @hookspec
