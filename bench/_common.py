@@ -87,11 +87,15 @@ def waihubao(env: dict[str, str], *args: str) -> None:
 class Server:
     """`waihubao serve` in a subprocess on a free port."""
 
-    def __init__(self, env: dict[str, str]) -> None:
+    def __init__(self, env: dict[str, str], log: Path | None = None) -> None:
+        """`log`: a file for the server's output (stdout and stderr), else it is discarded."""
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
+        out = log.open("ab") if log is not None else subprocess.DEVNULL
         self.proc = subprocess.Popen([sys.executable, "-m", "core", "serve", "--port", str(self.port)], env=env,
-                                     cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                                     cwd=ROOT, stdout=out, stderr=subprocess.STDOUT if log is not None else out)
+        if log is not None:
+            out.close()  # the child holds its own copy
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
             try:
