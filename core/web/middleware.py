@@ -72,8 +72,13 @@ class RequestContextMiddleware(ASGIMiddleware):
         status = {"code": 500}
 
         async def send_wrapper(message: Message) -> None:
-            if message["type"] == "http.response.start":
+            kind = message["type"]
+            if kind in ("http.response.start", "websocket.http.response.start"):
                 status["code"] = message["status"]
+            elif kind == "websocket.accept":
+                status["code"] = 101
+            elif kind == "websocket.close" and status["code"] == 500:
+                status["code"] = 403  # closed before it was accepted: refused
             await send(message)
 
         try:

@@ -71,3 +71,37 @@ async def test_two_users_agents_with_one_name_keep_their_own_marks(actor_for, ma
     assert await ingest_batch(AgentLink("pc", await actor_for(b), [], None),
                               Batch(agent="pc", items=[_started(1, cb, nb, b)])) == 1
     assert await Call.count().where(Call.campaign == cb) == 1
+
+
+async def test_agent_websocket_requests_are_logged_with_their_real_status(app, make_user):
+    """An accepted link logs 101 and a refused one 403 — never a 500 that would page somebody."""
+    import anyio
+    import structlog
+    import uvicorn
+    import websockets
+    from structlog.testing import capture_logs
+
+    from core.auth import tokens
+
+    from .conftest import wait_for
+    from .test_agent import free_port
+
+    uid = await make_user("logger")
+    _, token = await tokens.create(uid, "agent")
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, lifespan="off", log_level="error"))
+    url = f"ws://127.0.0.1:{port}/api/v1/dialer/agent/ws"
+    with capture_logs(processors=[structlog.contextvars.merge_contextvars]) as logs:
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(server.serve)
+            await wait_for(lambda: server.started)
+            with pytest.raises(websockets.exceptions.InvalidStatus):
+                async with websockets.connect(url, additional_headers={"authorization": "Bearer nope"}):
+                    pass
+            async with websockets.connect(url, additional_headers={"authorization": f"Bearer {token}"}) as ws:
+                await ws.send(b'{"agent": "pc", "devices": []}')
+                await ws.recv()  # the first Ack
+            await wait_for(lambda: sum(e.get("event") == "request" for e in logs) >= 2)
+            server.should_exit = True
+    statuses = sorted(e["status"] for e in logs if e.get("event") == "request")
+    assert statuses == [101, 403]
