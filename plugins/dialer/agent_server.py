@@ -6,6 +6,8 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import secrets
+from collections.abc import Awaitable, Callable
+from functools import partial
 from typing import Any
 
 import anyio
@@ -101,6 +103,9 @@ async def register_devices(agent: str, names: list[str], actor: Actor) -> None:
                 await DeviceSlot.insert(DeviceSlot(device=dev, slot=k, limits={}))
 
 
+CHUNK = 50  # uploaded messages applied per transaction (SQLite: the write lock is held this long)
+
+
 class Refused(Exception):
     """An uploaded message names a campaign, number, call or box outside the agent owner's reach."""
 
@@ -158,8 +163,21 @@ async def _authorise(item: Item, actor: Actor, devices: list[str]) -> dict[str, 
     return d
 
 
-async def ingest_item(item: Item, actor: Actor, devices: list[str]) -> None:
-    """Apply one uploaded message; every kind is idempotent (keyed by attempt or number)."""
+AfterCommit = list[Callable[[], Awaitable[Any]]]
+
+
+async def ingest_item(item: Item, actor: Actor, devices: list[str], after: AfterCommit | None = None) -> None:
+    """Apply one uploaded message; every kind is idempotent (keyed by attempt or number).
+
+    Inside a batch (`ingest_batch`) it runs in the batch's write transaction and appends the work that must
+    not hold it — follow-ups, moving a recording to S3, waking an SMS waiter — to `after`, run once the
+    transaction has committed. Called alone, it opens its own transaction and runs that work itself."""
+    if after is None:
+        own: AfterCommit = []
+        async with write_tx():
+            await ingest_item(item, actor, devices, own)
+        await _run_after(own, actor)
+        return
     try:
         d = await _authorise(item, actor, devices)
     except Refused as exc:
@@ -167,7 +185,8 @@ async def ingest_item(item: Item, actor: Actor, devices: list[str]) -> None:
         return
     kind = d.get("kind")
     if kind == "started":
-        await store.call_started(msgspec.convert(d["info"], store.DialInfo))
+        if await store.call_started(msgspec.convert(d["info"], store.DialInfo)) and item.msg.campaign is not None:
+            await Campaign.update({Campaign.dialed: Campaign.dialed + 1}).where(Campaign.id == item.msg.campaign)
     elif kind == "finished":
         res = msgspec.convert(d["result"], store.CallResult)
         path = None
@@ -178,13 +197,16 @@ async def ingest_item(item: Item, actor: Actor, devices: list[str]) -> None:
             await anyio.Path(path).write_bytes(base64.b64decode(d["recording"]))
             res = msgspec.structs.replace(res, recording_file=name, recording_size=path.stat().st_size)
         if await store.call_finished(res):
-            await _count(item.msg.campaign)
-            threshold = d.get("followup_min_s")
+            if item.msg.campaign is not None and (res.answered or res.effective):
+                await Campaign.update({Campaign.answered: Campaign.answered + int(res.answered),
+                                       Campaign.effective: Campaign.effective + int(res.effective)}).where(
+                    Campaign.id == item.msg.campaign)
             row = await Call.select(Call.id).where(Call.attempt_key == res.key).first()
+            threshold = d.get("followup_min_s")
             if row and threshold is not None and res.answered and res.talk_s > threshold:
-                await followup_for_call(row["id"], min_talk_s=threshold)
+                after.append(partial(followup_for_call, row["id"], min_talk_s=threshold))
             if row and path is not None:  # to S3 when configured; if S3 fails it stays on local disk
-                await recording_store.offload_safely(row["id"], res.recording_file)
+                after.append(partial(recording_store.offload_safely, row["id"], res.recording_file))
         elif path is not None:  # a result already stored (a repeated upload): drop the duplicate file
             await anyio.Path(path).unlink(missing_ok=True)
     elif kind == "number":
@@ -199,19 +221,12 @@ async def ingest_item(item: Item, actor: Actor, devices: list[str]) -> None:
         sms = msgspec.convert({k: v for k, v in d.items() if k != "kind"}, SmsIn)
         await box_sms.deliver_received(sms, sms.device)
     elif kind == "sms_result":  # wakes the waiting `box_sms_send`, or is kept for its retry
-        box_sms.answered(d["request_id"], box_sms.check_answer(d, actor.user_id, devices))
+        answer = box_sms.check_answer(d, actor.user_id, devices)
+        after.append(partial(_answer, d["request_id"], answer))
 
 
-async def _count(campaign_id: int | None) -> None:
-    if campaign_id is None:
-        return
-    where = Call.campaign == campaign_id
-    async with write_tx():
-        await Campaign.update({
-            Campaign.dialed: await Call.count().where(where),
-            Campaign.answered: await Call.count().where(where & (Call.answered == True)),  # noqa: E712
-            Campaign.effective: await Call.count().where(where & (Call.effective == True)),  # noqa: E712
-        }).where(Campaign.id == campaign_id)
+async def _answer(request_id: str, answer: Any) -> None:
+    box_sms.answered(request_id, answer)
 
 
 async def _link_row(actor: Actor, agent: str, devices: list[str]) -> dict[str, Any]:
@@ -236,17 +251,26 @@ async def ingest_batch(link: AgentLink, batch: Batch) -> int:
     """
     key = f"{link.actor.user_id}:{link.name}"
     row = await AgentLinkRow.select(AgentLinkRow.high_water).where(AgentLinkRow.key == key).first()
-    high = start = (row or await _link_row(link.actor, link.name, link.devices))["high_water"]
-    for item in sorted(batch.items, key=lambda x: x.seq):
-        if item.seq <= high:
-            continue
-        await ingest_item(item, link.actor, link.devices)
-        high = item.seq
-    if high != start:
-        async with write_tx():
+    high = (row or await _link_row(link.actor, link.name, link.devices))["high_water"]
+    fresh = [item for item in sorted(batch.items, key=lambda x: x.seq) if item.seq > high]
+    for i in range(0, len(fresh), CHUNK):
+        chunk, after = fresh[i : i + CHUNK], []
+        async with write_tx():  # the chunk and its mark commit together: applied once, or not at all
+            for item in chunk:
+                await ingest_item(item, link.actor, link.devices, after)
+            high = chunk[-1].seq
             await AgentLinkRow.update({AgentLinkRow.high_water: high, AgentLinkRow.last_seen: dt.datetime.now(
                 dt.UTC)}).where(AgentLinkRow.key == key)
+        await _run_after(after, link.actor)
     return high
+
+
+async def _run_after(after: AfterCommit, actor: Actor) -> None:
+    for job in after:
+        try:
+            await job()
+        except Exception:  # the records are safe; a follow-up or an upload to S3 is best effort
+            log.exception("agent upload: after-commit step failed", user=actor.user_id)
 
 
 async def _auth(socket: WebSocket) -> Actor | None:

@@ -214,8 +214,8 @@ class DialInfo(msgspec.Struct, kw_only=True):
     call_type: str = "业务联系"
 
 
-async def call_started(info: DialInfo) -> None:
-    """The call row exists from the moment we dial (state: no end yet)."""
+async def call_started(info: DialInfo) -> bool:
+    """The call row exists from the moment we dial (state: no end yet). False if it existed already."""
     customer = contact = None
     caller = iccid = ""
     if info.number_id is not None:
@@ -230,7 +230,7 @@ async def call_started(info: DialInfo) -> None:
             caller, iccid = slot["caller_number"], slot["iccid"]
     async with write_tx():
         if await Call.exists().where(Call.attempt_key == info.key):
-            return
+            return False
         await Call.insert(Call(
             attempt_key=info.key, kind=info.kind, call_type=info.call_type, campaign=info.campaign_id,
             campaign_number=info.number_id, user=info.user_id, department=info.department_id, customer=customer,
@@ -241,6 +241,7 @@ async def call_started(info: DialInfo) -> None:
             await CampaignNumber.update({CampaignNumber.state: "dialing",
                                          CampaignNumber.attempts: CampaignNumber.attempts + 1}).where(
                 CampaignNumber.id == info.number_id)
+    return True
 
 
 class CallResult(msgspec.Struct, kw_only=True):
