@@ -110,17 +110,22 @@ class Refused(Exception):
     """An uploaded message names a campaign, number, call or box outside the agent owner's reach."""
 
 
-async def _campaign_in_reach(actor: Actor, campaign_id: int | None) -> None:
+async def _campaign_in_reach(actor: Actor, campaign_id: int | None, reach: dict[int, bool]) -> None:
+    """`reach` remembers the answer per campaign for one batch (a batch names the same few campaigns)."""
     if campaign_id is None:
         return
-    try:
-        await get_in_scope(actor, "dialer:run", Campaign, campaign_id, owner=Campaign.owner,
-                           department=Campaign.department)
-    except (NotFoundException, PermissionDeniedException) as exc:
-        raise Refused(f"campaign {campaign_id}") from exc
+    if campaign_id not in reach:
+        try:
+            await get_in_scope(actor, "dialer:run", Campaign, campaign_id, owner=Campaign.owner,
+                               department=Campaign.department)
+            reach[campaign_id] = True
+        except (NotFoundException, PermissionDeniedException):
+            reach[campaign_id] = False
+    if not reach[campaign_id]:
+        raise Refused(f"campaign {campaign_id}")
 
 
-async def _authorise(item: Item, actor: Actor, devices: list[str]) -> dict[str, Any]:
+async def _authorise(item: Item, actor: Actor, devices: list[str], reach: dict[int, bool]) -> dict[str, Any]:
     """The detail of an uploaded message, checked against what the agent's owner may touch.
 
     An agent acts for the user whose token it holds: its records are that user's, in campaigns that
@@ -132,7 +137,7 @@ async def _authorise(item: Item, actor: Actor, devices: list[str]) -> dict[str, 
     if kind == "started":
         info = dict(d["info"])
         cid = info.get("campaign_id")
-        await _campaign_in_reach(actor, cid)
+        await _campaign_in_reach(actor, cid, reach)
         if cid is not None and not str(info.get("key", "")).startswith(store.attempt_key(cid, "")):
             raise Refused("attempt key of another campaign")
         if info.get("number_id") is not None and not await CampaignNumber.exists().where(
@@ -148,9 +153,9 @@ async def _authorise(item: Item, actor: Actor, devices: list[str]) -> dict[str, 
         n = await CampaignNumber.select(CampaignNumber.campaign).where(CampaignNumber.id == d["id"]).first()
         if n is None:
             raise Refused(f"number {d['id']}")
-        await _campaign_in_reach(actor, n["campaign"])
+        await _campaign_in_reach(actor, n["campaign"], reach)
     elif kind == "status":
-        await _campaign_in_reach(actor, item.msg.campaign)
+        await _campaign_in_reach(actor, item.msg.campaign, reach)
     elif kind == "block" and d.get("device") not in devices:
         raise Refused(f"box {d.get('device')}")
     elif kind == "sms_in" and d.get("device") not in devices:  # only texts received on its own boxes
@@ -166,7 +171,8 @@ async def _authorise(item: Item, actor: Actor, devices: list[str]) -> dict[str, 
 AfterCommit = list[Callable[[], Awaitable[Any]]]
 
 
-async def ingest_item(item: Item, actor: Actor, devices: list[str], after: AfterCommit | None = None) -> None:
+async def ingest_item(item: Item, actor: Actor, devices: list[str], after: AfterCommit | None = None,
+                      reach: dict[int, bool] | None = None) -> None:
     """Apply one uploaded message; every kind is idempotent (keyed by attempt or number).
 
     Inside a batch (`ingest_batch`) it runs in the batch's write transaction and appends the work that must
@@ -179,7 +185,7 @@ async def ingest_item(item: Item, actor: Actor, devices: list[str], after: After
         await _run_after(own, actor)
         return
     try:
-        d = await _authorise(item, actor, devices)
+        d = await _authorise(item, actor, devices, {} if reach is None else reach)
     except Refused as exc:
         log.warning("agent upload refused", user=actor.user_id, seq=item.seq, what=str(exc))
         return
@@ -253,11 +259,12 @@ async def ingest_batch(link: AgentLink, batch: Batch) -> int:
     row = await AgentLinkRow.select(AgentLinkRow.high_water).where(AgentLinkRow.key == key).first()
     high = (row or await _link_row(link.actor, link.name, link.devices))["high_water"]
     fresh = [item for item in sorted(batch.items, key=lambda x: x.seq) if item.seq > high]
+    reach: dict[int, bool] = {}
     for i in range(0, len(fresh), CHUNK):
         chunk, after = fresh[i : i + CHUNK], []
         async with write_tx():  # the chunk and its mark commit together: applied once, or not at all
             for item in chunk:
-                await ingest_item(item, link.actor, link.devices, after)
+                await ingest_item(item, link.actor, link.devices, after, reach)
             high = chunk[-1].seq
             await AgentLinkRow.update({AgentLinkRow.high_water: high, AgentLinkRow.last_seen: dt.datetime.now(
                 dt.UTC)}).where(AgentLinkRow.key == key)
