@@ -28,7 +28,8 @@ from anyio.abc import TaskGroup
 
 from drivers.ev_fwt785 import Box, BoxError
 from drivers.ev_fwt785.events import SmsReceived
-from plugins.dialer.agent_protocol import Ack, Command, Outbox, ResultMsg, SmsIn, SmsRequest, decode
+from plugins.dialer import store
+from plugins.dialer.agent_protocol import Ack, Command, Outbox, ResultMsg, SimsCommand, SmsIn, SmsRequest, decode
 from plugins.dialer.agent_sink import AgentSink
 from plugins.dialer.box_sms import SentLog
 from plugins.dialer.engine import io as i
@@ -220,6 +221,21 @@ class Agent:
                 await client.aclose()
         await self.sink.remember_setup(data.setup, base64.b64decode(data.prompt) if data.prompt else None)
 
+    def apply_sims(self, arg: str, now: float) -> None:
+        """外呼设备 changed a box's slots on the server: running campaigns decide with the new settings now."""
+        try:
+            cmd = msgspec.json.decode(arg, type=SimsCommand)
+        except msgspec.DecodeError as exc:
+            log.warning("sims_command_invalid", error=str(exc))
+            return
+        for runner in self.runners.values():
+            if runner.state is None:
+                continue
+            store.apply_sim_settings(runner.state, cmd.slots, unblock=bool(cmd.reset))
+            if cmd.reset:
+                runner.send(i.ResetSim(at=now, key=cmd.reset))
+            runner.send(None)
+
     async def _command(self, cmd: Command) -> None:
         now = self.clock()
         if cmd.op == "sms":
@@ -247,6 +263,8 @@ class Agent:
         elif cmd.op == "dnc":
             for r in self.runners.values():
                 r.send(i.AddDnc(at=now, e164=cmd.arg))
+        elif cmd.op == "sims":
+            self.apply_sims(cmd.arg, now)
         elif cmd.op in inputs and runner is not None:
             runner.send(inputs[cmd.op])
 

@@ -81,6 +81,24 @@ class SmsIn(msgspec.Struct, kw_only=True, frozen=True):
     parts: int = 1
 
 
+class SimSettings(msgspec.Struct, kw_only=True, frozen=True):
+    """One slot's configuration as 外呼设备 sets it on the server."""
+
+    device: str
+    slot: int
+    carrier: str = ""
+    limits: dict[str, Any] = {}
+    enabled: bool = True
+    blocked: bool = False
+
+
+class SimsCommand(msgspec.Struct, kw_only=True):
+    """The argument of the `sims` command: a box's slot settings, and a SIM unlocked by hand ("box:slot")."""
+
+    slots: list[SimSettings]
+    reset: str = ""
+
+
 Message = Batch | Ack | Command
 _enc = msgspec.json.Encoder()
 _dec = msgspec.json.Decoder(Message)

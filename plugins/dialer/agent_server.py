@@ -24,7 +24,7 @@ from core.perms.actor import Actor
 from core.perms.scope import get_in_scope
 from core.web.responses import actor_of
 from plugins.dialer import box_sms, campaigns, files, recording_store, store
-from plugins.dialer.agent_protocol import Ack, Batch, Command, Item, SmsIn, decode, encode
+from plugins.dialer.agent_protocol import Ack, Batch, Command, Item, SimsCommand, SimSettings, SmsIn, decode, encode
 from plugins.dialer.followups import followup_for_call
 from plugins.dialer.tables import AgentLink as AgentLinkRow
 from plugins.dialer.tables import Call, Campaign, CampaignNumber, Device, DeviceSlot
@@ -70,6 +70,20 @@ class AgentHub:
         except Exception:  # the link just died; the agent gets the state on reconnect
             return False
         return True
+
+    async def push_sims(self, device: str, settings: list[SimSettings], *, reset: str = "") -> int:
+        """Agents holding this box carry its new slot settings into their running campaigns (外呼设备);
+        `reset` names a SIM unlocked by hand. Returns how many agents were told."""
+        arg = msgspec.json.encode(SimsCommand(slots=settings, reset=reset)).decode()
+        told = 0
+        for link in list(self.links.values()):
+            if device in link.devices:
+                try:
+                    await link.send(Command(op="sims", arg=arg))
+                    told += 1
+                except Exception:  # the link just died; the agent re-reads settings at its next start
+                    pass
+        return told
 
     async def broadcast(self, op: str, arg: str = "") -> None:
         for link in list(self.links.values()):

@@ -261,8 +261,12 @@ def caller_number_of(raw: str) -> str:
 # ------------------------------------------------------------------ changes
 
 
-async def push_live(device_name: str) -> int:
-    """Campaigns running here re-read this box's SIM settings before their next decision. Returns how many."""
+async def push_live(device_name: str, *, reset: str = "") -> int:
+    """Campaigns running here re-read this box's SIM settings before their next decision; agents holding the
+    box get them too (`reset` names a SIM unlocked by hand). Returns how many campaigns here were updated."""
+    from plugins.dialer.agent_server import HUB
+
+    await HUB.push_sims(device_name, await store.sim_settings(device_name), reset=reset)
     rt = runtime.current()
     if rt is None:
         return 0
@@ -350,6 +354,7 @@ async def unlock_slot(actor: Actor, device_id: int, slot: int, data: UnlockIn) -
     rt = runtime.current()
     if rt is not None:
         rt.broadcast(i.ResetSim(at=rt.clock(), key=f"{dev['name']}:{slot}"))
+    await push_live(dev["name"], reset=f"{dev['name']}:{slot}")
     return await _slot_result(dev, slot)
 
 

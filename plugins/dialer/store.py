@@ -14,6 +14,7 @@ import structlog
 
 from core import do_not_contact
 from core.db import write_tx
+from plugins.dialer.agent_protocol import SimSettings
 from plugins.dialer.engine import (
     CampaignConfig,
     ConfigError,
@@ -163,26 +164,39 @@ async def sync_sims(state: EngineState, *, unblock: bool = False) -> None:
     SIM whose database row is written a moment later, and is unblocked by a ResetSim input instead.
     All reads happen before the first change, so a runner never decides on a half-updated state.
     """
-    names = sorted({s.box for s in state.sims.values()})
-    if not names:
-        return
-    devices = {d["id"]: d for d in await Device.select(Device.id, Device.name, Device.enabled).where(
-        Device.name.is_in(names))}
-    rows = await DeviceSlot.select().where(DeviceSlot.device.is_in(list(devices))) if devices else []
-    for row in rows:
-        dev = devices[row["device"]]
-        sim = state.sims.get(f"{dev['name']}:{row['slot']}")
+    settings = [s for name in sorted({s.box for s in state.sims.values()}) for s in await sim_settings(name)]
+    apply_sim_settings(state, settings, unblock=unblock)
+
+
+def apply_sim_settings(state: EngineState, settings: list[SimSettings], *, unblock: bool = False) -> int:
+    """Carry slot settings into an engine state (pure); returns how many of its SIMs changed. Limits that
+    do not validate are left as they were (logged)."""
+    changed = 0
+    for s in settings:
+        sim = state.sims.get(f"{s.device}:{s.slot}")
         if sim is None:
             continue
         try:
-            sim.limits = limits_for(row["carrier"], _json(row["limits"]) or {})
+            sim.limits = limits_for(s.carrier, s.limits)
         except ConfigError:
-            log.warning("sim_limits_invalid", box=dev["name"], slot=row["slot"])
-        sim.enabled = bool(row["enabled"] and dev["enabled"])
-        if row["blocked"]:
+            log.warning("sim_limits_invalid", box=s.device, slot=s.slot)
+        sim.enabled = s.enabled
+        if s.blocked:
             sim.blocked = True
         elif unblock and sim.blocked:
             sim.blocked, sim.lock_reason, sim.consecutive_barred = False, "", 0
+        changed += 1
+    return changed
+
+
+async def sim_settings(device_name: str) -> list[SimSettings]:
+    """The box's slots as configured now (a disabled box disables every slot)."""
+    dev = await Device.select(Device.id, Device.enabled).where(Device.name == device_name).first()
+    if dev is None:
+        return []
+    return [SimSettings(device=device_name, slot=r["slot"], carrier=r["carrier"], limits=_json(r["limits"]) or {},
+                        enabled=bool(r["enabled"] and dev["enabled"]), blocked=r["blocked"])
+            for r in await DeviceSlot.select().where(DeviceSlot.device == dev["id"])]
 
 
 async def save_state(campaign_id: int, state: EngineState) -> None:

@@ -15,7 +15,7 @@ from plugins.dialer import devices, store
 from plugins.dialer.runner import CampaignRunner
 from plugins.dialer.tables import Campaign, Device, DeviceSlot, SimUsage
 
-from .conftest import ALWAYS, add_device, add_recording, drive, make_sim, open_box
+from .conftest import ALWAYS, add_device, add_recording, drive, make_sim, open_box, wait_for
 
 pytestmark = [pytest.mark.anyio, pytest.mark.db]
 
@@ -279,3 +279,41 @@ async def test_a_resumed_snapshot_reads_the_current_limits_and_blocks(make_user,
     assert loaded.sims["盒子三:1"].limits == limits_for("CMCC", {"max_calls_per_hour": 3})
     assert loaded.sims["盒子三:1"].blocked  # blocked in the database: blocked in the engine
     assert not loaded.sims["盒子三:2"].blocked and loaded.sims["盒子三:2"].consecutive_barred == 0  # unlocked
+
+
+async def test_a_campaign_on_an_agent_picks_up_a_changed_limit_too(app, make_user, actor_for, client_for,
+                                                                  files_dir, tmp_path):
+    """Same as above, with the campaign run by the salesperson's agent over a real websocket: the server
+    pushes the box's new slot settings and the agent's runner dials on without a restart."""
+    from plugins.dialer.schemas import SlotLimitsIn, SlotPatch
+    from plugins.dialer.tables import Device
+
+    from .test_box_sms import agent_on_server
+
+    uid = await make_user("lixs")
+    admin = await actor_for(await make_user("root", role="admin"))
+    sim = make_sim()
+    numbers = [f"1390000{k:04d}" for k in range(1, 7)]
+    for n in numbers:
+        sim.callees.add(n, Callee.busy())
+    async with agent_on_server(app, uid, sim, tmp_path / "agent") as agent:
+        dev = (await Device.select(Device.id).where(Device.name == sim.name).first())["id"]
+        await devices.patch_slot(admin, dev, 1, SlotPatch(limits=SlotLimitsIn(min_gap_s=0, max_calls_per_day=2,
+                                                                                 max_calls_per_hour=2)))
+        for k in range(2, 6):
+            await devices.patch_slot(admin, dev, k, SlotPatch(enabled=False))
+        async with client_for(uid) as c:
+            r = await c.post("/api/v1/dialer/campaigns", json={
+                "name": "助手限额", "numbers": numbers, "mode": "manual", "devices": [{"device": dev}],
+                "config": {**ALWAYS, "ring_timeout_s": 20, "retry": {}}, "start": True})
+            assert r.status_code == 201, r.text
+        cid = r.json()["id"]
+        await wait_for(lambda: cid in agent.runners and agent.runners[cid].state is not None, within=20)
+        runner = agent.runners[cid]
+        await drive(runner, sim.clock, 300)
+        assert runner.state.totals.dials == 2 and not runner.finished
+        await devices.patch_slot(admin, dev, 1, SlotPatch(limits=SlotLimitsIn(min_gap_s=0, max_calls_per_day=4,
+                                                                                 max_calls_per_hour=4)))
+        await wait_for(lambda: runner.state.sims[f"{sim.name}:1"].limits.max_calls_per_day == 4)
+        await drive(runner, sim.clock, 300)
+        assert runner.state.totals.dials == 4
