@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from contextvars import ContextVar
+from typing import Any
 
 import anyio
 from piccolo.engine.sqlite import TransactionType
@@ -22,6 +23,24 @@ _write_lock = PerLoop(anyio.Lock)
 
 
 @asynccontextmanager
+async def _transaction(tx: Any) -> AsyncIterator[None]:
+    """A Piccolo transaction whose commit or rollback always completes.
+
+    anyio cancels level-triggered: a task cancelled inside a transaction (server shutdown, a stopped runner)
+    would have its rollback cancelled too, leaving the connection idle in transaction with its locks held
+    (seen on PostgreSQL: a TRUNCATE waited on it for good). The exit runs shielded instead."""
+    await tx.__aenter__()
+    try:
+        yield
+    except BaseException as exc:
+        with anyio.CancelScope(shield=True):
+            await tx.__aexit__(type(exc), exc, exc.__traceback__)
+        raise
+    with anyio.CancelScope(shield=True):
+        await tx.__aexit__(None, None, None)
+
+
+@asynccontextmanager
 async def read_tx() -> AsyncIterator[None]:
     """Several reads on one connection: outside a transaction Piccolo's SQLite engine opens a connection
     (and a thread) per query, 1–3 ms each. A deferred read transaction never blocks writers in WAL mode.
@@ -29,7 +48,7 @@ async def read_tx() -> AsyncIterator[None]:
     if engine().transaction_exists():
         yield
         return
-    async with engine().transaction():
+    async with _transaction(engine().transaction()):
         yield
 
 
@@ -42,10 +61,10 @@ async def write_tx() -> AsyncIterator[None]:
     token = _in_write.set(True)
     try:
         if db.engine_type == "sqlite":
-            async with _write_lock.get(), db.transaction(transaction_type=TransactionType.immediate):
+            async with _write_lock.get(), _transaction(db.transaction(transaction_type=TransactionType.immediate)):
                 yield
         else:
-            async with db.transaction():
+            async with _transaction(db.transaction()):
                 yield
     finally:
         _in_write.reset(token)
