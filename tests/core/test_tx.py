@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 
 import anyio
+import anyio.lowlevel
 import pytest
 
 from core.db import write_tx
@@ -44,7 +45,7 @@ async def test_a_writer_cancelled_after_its_work_still_commits_or_rolls_back_cle
                     await Department.insert(Department(name="批量", created_at=dt.datetime.now(dt.UTC)))
 
             tg.start_soon(write)
-            await anyio.sleep(0)
+            await anyio.lowlevel.checkpoint()
             tg.cancel_scope.cancel()
     with anyio.fail_after(10):
         async with write_tx():
