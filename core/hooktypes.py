@@ -85,10 +85,10 @@ class SettingsSection(msgspec.Struct, frozen=True, kw_only=True):
     """A typed settings group stored in the database; `schema` is a msgspec Struct type with defaults.
 
     The admin settings page labels each field from the Struct's `Annotated[T, msgspec.Meta(title="中文标签",
-    description="一句说明")]`: zh-CN msgids translated by the plugin's catalog (so no "%" in them, Jinja's
-    gettext formats its result); a field without a title shows its name. `actions` are buttons under the
-    section's form: each `hx-post`s to its `href` (with the CSRF header), which answers with a small HTML
-    fragment shown next to the button (e.g. "✓ 连接正常"); one with a `permission` shows only to who holds it.
+    description="一句说明")]`: zh-CN msgids translated by the plugin's catalog ("%" is plain text in them); a
+    field without a title shows its name. `actions` are buttons under the section's form: each `hx-post`s to
+    its `href` (with the CSRF header), which answers with a small HTML fragment shown next to the button
+    (e.g. "✓ 连接正常"); one with a `permission` shows only to who holds it.
     """
 
     key: str

@@ -5,7 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 import msgspec
+from jinja2 import pass_context
+from jinja2.runtime import Context
 from litestar.plugins.jinja import JinjaTemplateEngine
+from markupsafe import Markup
 
 from core import host
 from core.hooktypes import MenuItem
@@ -51,10 +54,22 @@ def csrf_token(request: Any) -> str:
     return auth.get("csrf", "")
 
 
+@pass_context
+def _gettext(context: Context, message: str, /, **variables: Any) -> str:
+    """`_(…)` in templates. Jinja's own newstyle gettext `%`-formats every result, so a label that comes from
+    data and says "3%" (a settings title, a menu label) broke the whole page; only a call with variables is
+    formatted here."""
+    text = i18n.gettext(message)
+    if context.eval_ctx.autoescape:
+        text = Markup(text)
+    return text % variables if variables else text
+
+
 def configure_jinja(engine: JinjaTemplateEngine) -> None:
     env = engine.engine
     env.add_extension("jinja2.ext.i18n")
     env.install_gettext_callables(i18n.gettext, i18n.ngettext, newstyle=True)  # type: ignore[attr-defined]
+    env.globals["gettext"] = _gettext
     env.globals.update(
         menu=menu, menu_groups=menu_groups, csrf_token=csrf_token, languages=i18n.LANGUAGES,
         current_language=i18n.current_language, customer_list_actions=action_links.customer_list_actions,

@@ -118,6 +118,8 @@ async def test_page_labels_fields_with_their_titles_and_help(make_user, client_f
         assert '<option value="local" selected>' in dialer  # a Literal is a choice
         assert "销售阶段" in _section_html(page, "sales") and "每条价格" in _section_html(page, "sms")
         assert ">greeting<" in _section_html(page, "example")  # no title: the name stands in
+        assert "重复 (100% = 每次)" in _section_html(page, "example")  # a "%" is text, not a format
+        assert "50% 表示一半" in _section_html(page, "example")
 
         await c.get("/lang/en")
         page = (await c.get("/admin/settings")).text

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 from pathlib import Path
+from typing import Annotated
 
 import click
 import msgspec
@@ -45,7 +46,7 @@ class NoteOut(msgspec.Struct):
 
 class ExampleSettings(msgspec.Struct, kw_only=True):
     greeting: str = "你好"
-    repeat: int = 1
+    repeat: Annotated[int, msgspec.Meta(title="重复 (100% = 每次)", description="50% 表示一半")] = 1
 
 
 @get("/api/v1/example/notes", opt={"permission": "example:read"})
