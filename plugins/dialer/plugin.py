@@ -72,11 +72,13 @@ def settings_sections() -> list:
 
 @hookimpl
 def jobs() -> list:
-    """Daily: delete call recordings older than the retention setting (外呼设置; 0 keeps them)."""
+    """Daily: delete call recordings older than the retention setting (外呼设置; 0 keeps them). Every 10 min:
+    upload to S3 the recordings held locally while S3 was failing."""
     from core.hooktypes import Job
-    from plugins.dialer.recording_store import retention_job
+    from plugins.dialer.recording_store import retention_job, upload_retry_job
 
-    return [Job(name="dialer.recording_retention", run=retention_job, daily_at="02:40")]
+    return [Job(name="dialer.recording_retention", run=retention_job, daily_at="02:40"),
+            Job(name="dialer.recording_upload_retry", run=upload_retry_job, every=600)]
 
 
 @hookimpl

@@ -303,7 +303,8 @@ def s3_config(settings: Any) -> S3Config:
 
 
 async def store_for(kind: str) -> RecordingStore:
-    """The backend that holds recordings marked `kind` on their call row."""
+    """The backend that holds recordings marked `kind` on their call row: "s3", or the local disk for "local"
+    and "s3_pending" (meant for S3, held locally because S3 failed when the call ended)."""
     if kind == "s3":
         from plugins.dialer.settings import current
 
@@ -315,7 +316,8 @@ async def offload(call_id: int, name: str) -> str:
     """Move a just-finished call's local recording to S3 when the settings say so. Returns where it is.
 
     The row is switched to "s3" only after the object is stored, and the local file removed only after
-    the row says so; if S3 fails (down, wrong credentials, no bucket) the recording stays local.
+    the row says so; if S3 fails (down, wrong credentials, no bucket) the recording stays local, marked
+    "s3_pending" for `upload_pending` to try again.
     """
     from core.db import write_tx
     from plugins.dialer.settings import current
@@ -325,18 +327,52 @@ async def offload(call_id: int, name: str) -> str:
     if settings.recording_store != "s3" or not name:
         return "local"
     local = LocalStore()
+    this = (Call.id == call_id) & (Call.recording_file == name)
     try:
         s3 = S3Store(s3_config(settings))
         await s3.put(name, local.path(name))
     except (StoreUnavailable, NotStored, OSError) as exc:
         log.warning("recording_kept_locally", call=call_id, reason=str(exc) if not isinstance(exc, OSError)
                     else type(exc).__name__)
-        return "local"
+        async with write_tx():
+            await Call.update({Call.recording_store: "s3_pending"}).where(this & (Call.recording_store == "local"))
+        return "s3_pending"
     async with write_tx():
-        await Call.update({Call.recording_store: "s3"}).where(
-            (Call.id == call_id) & (Call.recording_file == name) & (Call.recording_store == "local"))
+        await Call.update({Call.recording_store: "s3"}).where(this & Call.recording_store.is_in(HELD_LOCALLY))
     await local.delete(name)
     return "s3"
+
+
+HELD_LOCALLY = ["local", "s3_pending"]
+
+
+async def upload_pending(batch: int = 200) -> int:
+    """Upload the recordings held locally while S3 failed ("s3_pending"), oldest first, `batch` per run; the
+    run stops at the first failure (S3 still down) and the rest waits for the next. Recordings made before S3
+    was chosen stay local. Nothing happens while the store is set to local. Returns how many moved."""
+    from core.db import write_tx
+    from plugins.dialer.settings import current
+    from plugins.dialer.tables import Call
+
+    if (await current()).recording_store != "s3":
+        return 0
+    rows = await Call.select(Call.id, Call.recording_file).where(
+        (Call.recording_store == "s3_pending") & (Call.recording_file != "") & Call.recording_purged_at.is_null()
+    ).order_by(Call.id).limit(batch)
+    local, moved = LocalStore(), 0
+    for row in rows:
+        if not await local.exists(row["recording_file"]):  # gone from the disk: nothing left to upload
+            log.warning("recording_missing", call=row["id"])
+            async with write_tx():
+                await Call.update({Call.recording_store: "local"}).where(
+                    (Call.id == row["id"]) & (Call.recording_store == "s3_pending"))
+            continue
+        if await offload_safely(row["id"], row["recording_file"]) != "s3":
+            break
+        moved += 1
+    if moved:
+        log.info("recordings_uploaded_late", count=moved, left=len(rows) - moved)
+    return moved
 
 
 async def offload_safely(call_id: int, name: str) -> str:
@@ -514,3 +550,7 @@ def attachment_name(call_id: int) -> str:
 
 async def retention_job() -> None:
     await purge_expired()
+
+
+async def upload_retry_job() -> None:
+    await upload_pending()

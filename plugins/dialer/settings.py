@@ -29,11 +29,11 @@ class DialerSettings(msgspec.Struct, kw_only=True):
         title="通话录音保留天数", description="单位：天；每日清理更早通话的录音；0 = 永久保留")] = 0
     # Where new call recordings are written (each call remembers its own backend, so switching never loses
     # older ones). "s3" = any S3-compatible store (AWS, MinIO, Aliyun OSS, Tencent COS); if it fails when a
-    # call ends, that recording stays on the local disk.
+    # call ends, that recording stays on the local disk until the retry job uploads it.
     recording_store: Annotated[Literal["local", "s3"], msgspec.Meta(
         title="录音存储位置",
         description="local = 服务器本地磁盘；s3 = S3 兼容对象存储（AWS、MinIO、阿里云 OSS、腾讯云 COS），"
-                    "上传失败的录音留在本地。切换只影响新录音")] = "local"
+                    "上传失败的录音先留在本地，每 10 分钟重试上传。切换只影响新录音")] = "local"
     # e.g. https://oss-cn-hangzhou.aliyuncs.com, http://minio:9000; empty = AWS
     s3_endpoint_url: Annotated[str, msgspec.Meta(
         title="S3 服务地址",

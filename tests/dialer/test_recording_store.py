@@ -236,8 +236,8 @@ async def _agent_call(uid: int) -> str:
 
 
 @pytest.mark.db
-async def test_agent_upload_goes_to_s3_and_falls_back_to_local_when_s3_is_down(make_user, actor_for, files_dir,
-                                                                                 s3):
+async def test_agent_upload_goes_to_s3_and_falls_back_to_local_when_s3_is_down(make_user, actor_for, client_for,
+                                                                                 files_dir, s3):
     uid = await make_user("rec3")
     actor = await actor_for(uid)
     audio = tone_wav(1.0)
@@ -255,10 +255,41 @@ async def test_agent_upload_goes_to_s3_and_falls_back_to_local_when_s3_is_down(m
     with capture_logs() as logs:
         await ingest_item(_finished(3, key, audio), actor, ["box"])
     row = await Call.select().where(Call.attempt_key == key).first()
-    assert row["recording_store"] == "local"
+    assert row["recording_store"] == "s3_pending"  # held on the local disk until S3 answers again
     assert (files.calls_dir() / row["recording_file"]).read_bytes() == audio
     assert any(e["event"] == "recording_kept_locally" and e["log_level"] == "warning" for e in logs), logs
     assert SECRET not in repr(logs)
+    async with client_for(uid) as c:
+        r = await c.get(f"/api/v1/dialer/calls/{row['id']}/recording", headers=NO_GZIP)
+        assert r.status_code == 200 and r.content == audio
+    assert await recording_store.upload_pending() == 0  # S3 still down: it stays, nothing lost
+
+    await configure(s3_endpoint_url=s3.endpoint)  # S3 is back: the retry job uploads what waited
+    assert await recording_store.upload_pending() == 1
+    row = await Call.select().where(Call.attempt_key == key).first()
+    assert row["recording_store"] == "s3" and s3.get(f"rec/{row['recording_file']}") == audio
+    assert not (files.calls_dir() / row["recording_file"]).exists()
+    assert await recording_store.upload_pending() == 0
+    async with client_for(uid) as c:
+        r = await c.get(f"/api/v1/dialer/calls/{row['id']}/recording", headers=NO_GZIP)
+        assert r.status_code == 200 and r.content == audio
+
+
+@pytest.mark.db
+async def test_recordings_held_locally_wait_while_the_store_is_set_back_to_local(make_user, files_dir, s3):
+    """Switching to local keeps them local and untouched; switching to S3 again uploads them. Old local
+    recordings (made before S3 was chosen) never move."""
+    uid = await make_user("rec3b")
+    audio = tone_wav(0.5)
+    old = await add_call(uid, local_recording(audio))
+    lost = await add_call(uid, secrets.token_hex(16) + ".wav", store="s3_pending")  # its file is gone
+    held = await add_call(uid, local_recording(audio), store="s3_pending")
+    await configure(recording_store="local")
+    assert await recording_store.upload_pending() == 0
+    await use_s3(s3)
+    assert await recording_store.upload_pending() == 1  # the lost one does not hold up the others
+    rows = {r["id"]: r["recording_store"] for r in await Call.select(Call.id, Call.recording_store)}
+    assert rows == {old: "local", lost: "local", held: "s3"} and len(s3.keys()) == 1
 
 
 @pytest.mark.db
@@ -282,7 +313,7 @@ async def test_campaign_call_keeps_its_recording_locally_when_s3_is_down(make_us
             await drive(runner, sim.clock, 300)
             assert runner.finished
     row = await Call.select().where(Call.campaign == out.id).first()
-    assert row["recording_file"] and row["recording_store"] == "local"
+    assert row["recording_file"] and row["recording_store"] == "s3_pending"
     data = (files.calls_dir() / row["recording_file"]).read_bytes()
     assert data[:4] == b"RIFF"
     assert any(e["event"] == "recording_kept_locally" for e in logs) and SECRET not in repr(logs)
@@ -453,12 +484,13 @@ async def test_call_records_page_says_the_recording_was_purged(make_user, client
 
 
 @pytest.mark.db
-async def test_retention_job_is_registered_daily(db):
+async def test_retention_and_upload_retry_jobs_are_registered(db):
     from core import host
     from core.plugins import collect_sync
 
     jobs = {j.name: j for j in collect_sync(host.current().pm.hook.jobs)}
     assert jobs["dialer.recording_retention"].daily_at
+    assert jobs["dialer.recording_upload_retry"].every == 600
 
 
 # ------------------------------------------------------------------ settings and the connection check
