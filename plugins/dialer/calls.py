@@ -28,15 +28,14 @@ STORE_DOWN = "录音存储暂时无法访问，请稍后再试 / the recording s
 LISTEN = "dialer:listen"
 DISPOSITIONS = ("意向", "无意向", "不要再打", "空号", "回拨", "已成交", "其他")
 DO_NOT_CALL = "不要再打"
-
-
-# CallOut.recording_purged_at is filled once schemas.py declares it (the page and API then say so)
-_PURGED_FIELD = "recording_purged_at" in CallOut.__struct_fields__
+# why an unanswered call ended, as the pages say it (zh-CN msgids; the API keeps the codes)
+CAUSES = {"busy": "占线", "no_answer": "无人接听", "rejected": "拒接", "unreachable": "无法接通",
+          "network_failure": "网络故障", "box_disconnected": "设备断开", "failed": "呼叫失败",
+          "interrupted": "呼叫中断", "unknown": "原因不明", "normal": "正常挂断"}
 
 
 def out_of(r: dict[str, Any]) -> CallOut:
-    extra = {"recording_purged_at": r["recording_purged_at"]} if _PURGED_FIELD else {}
-    return CallOut(**extra,
+    return CallOut(
         id=r["id"], kind=r["kind"], call_type=r["call_type"], campaign_id=r["campaign"], user_id=r["user"],
         customer_id=r["customer"], contact_id=r["contact"], number=r["number"], caller_number=r["caller_number"],
         device_name=r["device_name"], slot=r["slot"], iccid=r["iccid"],
@@ -45,7 +44,8 @@ def out_of(r: dict[str, Any]) -> CallOut:
         talk_s=r["talk_s"], total_s=r["total_s"], listened_s=r["listened_s"], taken_over=r["taken_over"],
         abandoned=r["abandoned"], effective=r["effective"], disposition=r["disposition"], note=r["note"],
         next_contact=r["next_contact"], followup_id=r["followup"],
-        has_recording=bool(r["recording_file"]) and r["recording_purged_at"] is None)
+        has_recording=bool(r["recording_file"]) and r["recording_purged_at"] is None,
+        recording_purged_at=r["recording_purged_at"])
 
 
 async def where(actor: Actor, permission: str = READ) -> Any:

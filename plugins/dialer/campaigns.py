@@ -240,6 +240,8 @@ async def list_campaigns(actor: Actor, limit: int = 100) -> list[CampaignOut]:
 
 
 OP_ZH = {"start": "开始", "pause": "暂停", "resume": "继续", "stop": "停止"}
+STATUS_ZH = {"draft": "草稿", "running": "进行中", "paused": "已暂停", "waiting": "等待中", "stopped": "已停止",
+             "done": "已完成"}
 TRANSITIONS = {
     "start": ({"draft"}, "running"),
     "pause": ({"running", "waiting"}, "paused"),
@@ -252,7 +254,7 @@ async def transition(actor: Actor, campaign_id: int, op: str) -> CampaignOut:
     row = await get_in_scope(actor, RUN, Campaign, campaign_id, owner=Campaign.owner, department=Campaign.department)
     allowed, target = TRANSITIONS[op]
     if row["status"] not in allowed:
-        raise DialerConflict(f"外呼任务当前为“{row['status']}”，不能{OP_ZH[op]}",
+        raise DialerConflict(f"外呼任务当前为“{STATUS_ZH.get(row['status'], row['status'])}”，不能{OP_ZH[op]}",
                              f"campaign is {row['status']}; cannot {op}")
     values: dict[Any, Any] = {Campaign.status: target, Campaign.status_reason: ""}
     if op == "start":

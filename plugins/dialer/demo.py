@@ -11,6 +11,7 @@ from core.auth.actors import load_actor
 from core.customers.records import create_customer
 from core.customers.schemas import CustomerIn
 from core.db import write_tx
+from drivers.ev_fwt785.simulator import default_cards
 from plugins.dialer.engine.calendar import zone
 from plugins.dialer.tables import Call, Campaign, CampaignNumber
 
@@ -18,7 +19,8 @@ STAFF = {"lixs": ("李", 0), "zhaoxs": ("赵", 1)}
 COMPANIES = ["华南五金", "明达塑胶", "正泰包装", "金桥物流", "海纳电子", "恒远建材", "博雅教育", "青松茶业"]
 DAYS = 14
 CALLS_PER_DAY = (25, 45)
-DISPOSITIONS = ["意向", "无意向", "再联系", "", ""]
+DISPOSITIONS = ["意向", "无意向", "回拨", "", ""]
+SIM_NUMBERS = [card.number for card in default_cards()]  # the simulated box's SIMs, so the records match 外呼设备
 
 
 async def seed(users: dict[str, int]) -> None:
@@ -83,7 +85,7 @@ def _call(rng: random.Random, campaign: int, actor, customers: list[tuple[int, s
     slot = rng.randint(1, 5)
     return Call(attempt_key=f"demo:{key}", kind="campaign", campaign=campaign, user=actor.user_id,
                 department=actor.department_id, customer=customer, number=number, device_name="sim1", slot=slot,
-                caller_number=f"1{38 + slot - 1}00130{slot:03d}", answered=answered,
+                caller_number=SIM_NUMBERS[slot - 1], answered=answered,
                 cause="" if answered else rng.choice(["no_answer", "no_answer", "busy", "rejected"]),
                 hangup_by="callee" if answered else "", dial_at=at, alert_at=at + dt.timedelta(seconds=2),
                 answer_at=at + dt.timedelta(seconds=ring) if answered else None,

@@ -26,8 +26,7 @@ from plugins.dialer.schemas import CampaignIn, DeviceSpec, DispositionIn
 READ = {"permission": "dialer:read"}
 RUN = {"permission": "dialer:run"}
 MODES = {"prompt": "放音，可随时接听（默认）", "auto_handover": "收听 N 秒后自动转接", "manual": "仅拨号（手动）"}
-STATUSES = {"draft": "草稿", "running": "进行中", "paused": "已暂停", "waiting": "等待中", "stopped": "已停止",
-            "done": "已完成"}
+STATUSES = campaigns.STATUS_ZH
 LINE_STATES = {"idle": "空闲", "dialing": "拨号/振铃", "answered": "已接通", "prompt": "放音中", "talking": "通话中",
                "down": "设备离线"}
 
@@ -104,7 +103,7 @@ async def console_page(request: Request, campaign_id: FromPath[int]) -> Template
     c = await campaigns.get(actor, campaign_id)
     recent = await calls.list_calls(actor, campaign_id=campaign_id, limit=20)
     return page("dialer/console.html", request, c=c, calls=recent, dispositions=calls.DISPOSITIONS,
-                modes=MODES, statuses=STATUSES, console_text=_console_text(),
+                causes=calls.CAUSES, modes=MODES, statuses=STATUSES, console_text=_console_text(),
                 online=runtime.current() is not None)
 
 
@@ -128,7 +127,8 @@ async def campaign_op_page(request: Request, campaign_id: FromPath[int], op: Fro
         out = await api.campaign_op(actor, campaign_id, op)
     except DialerInputError as exc:
         return _flash(exc.message, error=True)
-    return _flash(f"外呼任务：{out.status} {out.status_reason}")
+    status = _("外呼任务：{status}").format(status=_(STATUSES.get(out.status, out.status)))
+    return _flash(f"{status} {out.status_reason}".strip())
 
 
 @post("/dialer/calls/{call_id:int}/disposition", opt=READ, include_in_schema=False, status_code=200)
@@ -152,7 +152,7 @@ async def calls_page(request: Request, campaign_id: FromQuery[int | None] = None
     actor = actor_of(request)
     rows = await calls.list_calls(actor, campaign_id=campaign_id, number=number, limit=200)
     return page("dialer/calls.html", request, calls=rows, can_listen=actor.can("dialer:listen"),
-                dispositions=calls.DISPOSITIONS, number=number)
+                dispositions=calls.DISPOSITIONS, causes=calls.CAUSES, number=number)
 
 
 @get("/dialer/customer/{customer_id:int}/calls", opt=READ, include_in_schema=False)
@@ -163,7 +163,8 @@ async def customer_calls_tab(request: Request, customer_id: FromPath[int]) -> Te
     await readable(actor, customer_id)
     rows = await calls.list_calls(actor, customer_id=customer_id, limit=100)
     return Template(template_name="dialer/_calls_table.html",
-                    context={"calls": rows, "can_listen": actor.can("dialer:listen"), "customer_id": customer_id})
+                    context={"calls": rows, "can_listen": actor.can("dialer:listen"), "customer_id": customer_id,
+                             "causes": calls.CAUSES})
 
 
 @get("/dialer/dial", opt=RUN, include_in_schema=False)

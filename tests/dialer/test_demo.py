@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from drivers.ev_fwt785.simulator import default_cards
+from plugins.dialer.calls import DISPOSITIONS
+
 pytestmark = [pytest.mark.anyio, pytest.mark.db]
 
 
@@ -15,6 +18,8 @@ async def test_demo_calls_fill_records_and_statistics(db, client_for):
         calls = (await c.get("/api/v1/dialer/calls", params={"limit": 500})).json()
         assert len(calls) > 100 and any(k["answered"] for k in calls) and any(k["customer_id"] for k in calls)
         assert {k["user_id"] for k in calls} == {users["lixs"]}, "a salesperson sees only their own calls"
+        assert {k["disposition"] for k in calls} - {""} <= set(DISPOSITIONS)  # what the page lets one pick
+        assert {k["caller_number"] for k in calls} <= {card.number for card in default_cards()}  # 外呼设备's SIMs
         rows = (await c.get("/api/v1/dialer/stats", params={"by": "day"})).json()
         assert len(rows) >= 8 and all(0 < r["answer_rate"] < 1 for r in rows)
         page = (await c.get("/dialer/stats", params={"by": "day"})).text

@@ -21,7 +21,8 @@ async def test_pages_render_and_forms_work(make_user, client_for, files_dir):
                                                     "recording_id": str(rec), "mode": "prompt"},
                          headers={"hx-request": "true"})
         assert r.status_code == 200 and r.headers.get("hx-redirect", "").startswith("/dialer/campaigns/"), r.text
-        page = await c.get(r.headers["hx-redirect"])
+        cid_url = r.headers["hx-redirect"]
+        page = await c.get(cid_url)
         assert page.status_code == 200 and "接管" in page.text and "/dialer/static/console.js" in page.text
         script = await c.get("/dialer/static/console.js")
         assert script.status_code == 200 and "EventSource" in script.text
@@ -30,6 +31,10 @@ async def test_pages_render_and_forms_work(make_user, client_for, files_dir):
         assert "号码列表为空" in r.text
         cid = r.headers.get("hx-redirect")
         assert cid is None
+        r = await c.post(cid_url + "/pause", headers={"hx-request": "true"})
+        assert "外呼任务当前为“草稿”，不能暂停" in r.text, r.text  # a draft cannot pause, said in words
+        r = await c.post(cid_url + "/stop", headers={"hx-request": "true"})
+        assert "外呼任务：已停止" in r.text, r.text
         r = await c.post("/dialer/campaigns/1/explode", headers={"hx-request": "true"})
         assert "unknown" in r.text or r.status_code == 404
 
@@ -136,3 +141,26 @@ async def test_campaign_form_picks_boxes_and_slots(make_user, client_for, files_
     row = await Campaign.select(Campaign.devices).where(Campaign.name == "卡槽").first()
     devices = row["devices"] if isinstance(row["devices"], list) else msgspec.json.decode(row["devices"])
     assert devices == [{"device": dev, "slots": [2, 3]}]
+
+
+async def test_call_records_speak_the_users_language(make_user, client_for, files_dir):
+    """拨打记录 says why a call failed in words, shows the caller number in local format, and does not pretend
+    an undisposed call was marked 意向."""
+    import datetime as dt
+
+    from plugins.dialer.tables import Call
+
+    uid = await make_user("lan")
+    at = dt.datetime(2026, 12, 3, 2, 0, tzinfo=dt.UTC)
+    for key, answered, cause in (("a", False, "no_answer"), ("b", False, "rejected"), ("c", True, "normal")):
+        await Call.insert(Call(attempt_key=f"t:{key}", kind="campaign", number="+8613800138009", user=uid,
+                               caller_number="18600130002", answered=answered, cause=cause, dial_at=at,
+                               end_at=at, created_at=at))
+    async with client_for(uid) as c:
+        page = (await c.get("/dialer/calls")).text
+        assert "无人接听" in page and "拒接" in page and "no_answer" not in page and ">rejected<" not in page
+        assert "186 0013 0002" in page
+        assert "selected>意向" not in page and '<option value="" selected>' in page
+        await c.get("/lang/en")
+        page = (await c.get("/dialer/calls")).text
+        assert "no answer" in page and "Answered" in page and "已接" not in page

@@ -66,6 +66,7 @@ class SimCard:
 def default_cards(box_index: int = 0, slots: int = 5) -> list[SimCard]:
     """Five plausible Chinese SIMs per box: mixed carriers, distinct ICCID/IMSI/number/signal."""
     carriers = ["CMCC", "CU", "CT", "CMCC", "CU"]
+    prefixes = ["138", "186", "189", "135", "156"]  # real mobile ranges of those carriers
     out = []
     for i in range(slots):
         c = carriers[i % len(carriers)]
@@ -76,7 +77,7 @@ def default_cards(box_index: int = 0, slots: int = 5) -> list[SimCard]:
                 carrier=c,
                 iccid=f"8986{plmn[3:]}{k:014d}",
                 imsi=f"{plmn}{k:010d}",
-                number=f"1{38 + i}0013{k:04d}",
+                number=f"{prefixes[i % len(prefixes)]}0013{k:04d}",
                 rssi=[25, 18, 12, 28, 8][i % 5],
             )
         )
