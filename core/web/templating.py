@@ -11,6 +11,7 @@ from litestar.plugins.jinja import JinjaTemplateEngine
 from markupsafe import Markup
 
 from core import host
+from core.customers.phones import display
 from core.hooktypes import MenuItem
 from core.plugins import collect_sync, manifest_of
 from core.web import action_links, i18n
@@ -76,5 +77,5 @@ def configure_jinja(engine: JinjaTemplateEngine) -> None:
     )
     env.filters.update(
         datetime=i18n.fmt_datetime, date=i18n.fmt_date, money=i18n.fmt_money, number=i18n.fmt_number,
-        phone=action_links.phone, phones=action_links.phones,
+        phone=action_links.phone, phones=action_links.phones, phone_text=display,
     )

@@ -159,7 +159,7 @@ async def test_call_records_speak_the_users_language(make_user, client_for, file
     async with client_for(uid) as c:
         page = (await c.get("/dialer/calls")).text
         assert "无人接听" in page and "拒接" in page and "no_answer" not in page and ">rejected<" not in page
-        assert "186 0013 0002" in page
+        assert "186 0013 0002" in page and 'href="/dialer/dial?number=18600130002' not in page  # our SIM: no call link
         assert "selected>意向" not in page and '<option value="" selected>' in page
         await c.get("/lang/en")
         page = (await c.get("/dialer/calls")).text
