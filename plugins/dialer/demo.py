@@ -4,7 +4,11 @@ show something on first start. Deterministic (seeded); the numbers are a reserve
 from __future__ import annotations
 
 import datetime as dt
+import io
+import math
 import random
+import struct
+import wave
 
 from core import host
 from core.auth.actors import load_actor
@@ -12,6 +16,7 @@ from core.customers.records import create_customer
 from core.customers.schemas import CustomerIn
 from core.db import write_tx
 from drivers.ev_fwt785.simulator import default_cards
+from plugins.dialer import recordings
 from plugins.dialer.engine.calendar import zone
 from plugins.dialer.tables import Call, Campaign, CampaignNumber
 
@@ -65,6 +70,26 @@ async def seed(users: dict[str, int]) -> None:
             await Campaign.update({Campaign.total: len(numbers), Campaign.dialed: len(rows),
                                    Campaign.answered: sum(r.answered for r in rows),
                                    Campaign.effective: sum(r.effective for r in rows)}).where(Campaign.id == campaign)
+        await recordings.create(actor, "开场白（演示）", demo_prompt(), "demo.wav", handover_s=0.0, shared=False)
+
+
+def demo_prompt(seconds: float = 12.0, rate: int = 8000) -> bytes:
+    """A stand-in for a recorded opening line (a soft two-note chime every 2 s), so a new user can start a
+    campaign in the default mode at once; they record their own on 外呼语音."""
+    frames = bytearray()
+    for n in range(int(seconds * rate)):
+        t = n / rate
+        beat = t % 2.0
+        tone = 660.0 if beat < 0.25 else 880.0 if beat < 0.5 else 0.0
+        fade = max(0.0, 1.0 - (beat % 0.25) / 0.25)
+        frames += struct.pack("<h", int(6000 * fade * math.sin(2 * math.pi * tone * t)) if tone else 0)
+    out = io.BytesIO()
+    with wave.open(out, "wb") as w:
+        w.setnchannels(1)
+        w.setsampwidth(2)
+        w.setframerate(rate)
+        w.writeframes(bytes(frames))
+    return out.getvalue()
 
 
 def _call(rng: random.Random, campaign: int, actor, customers: list[tuple[int, str]], at: dt.datetime,

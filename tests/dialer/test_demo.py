@@ -10,7 +10,7 @@ from plugins.dialer.calls import DISPOSITIONS
 pytestmark = [pytest.mark.anyio, pytest.mark.db]
 
 
-async def test_demo_calls_fill_records_and_statistics(db, client_for):
+async def test_demo_calls_fill_records_and_statistics(db, client_for, files_dir):
     from core.demo import seed_demo
 
     users = await seed_demo()
@@ -20,6 +20,10 @@ async def test_demo_calls_fill_records_and_statistics(db, client_for):
         assert {k["user_id"] for k in calls} == {users["lixs"]}, "a salesperson sees only their own calls"
         assert {k["disposition"] for k in calls} - {""} <= set(DISPOSITIONS)  # what the page lets one pick
         assert {k["caller_number"] for k in calls} <= {card.number for card in default_cards()}  # 外呼设备's SIMs
+        prompts = (await c.get("/api/v1/dialer/recordings")).json()  # a campaign can start in the default mode
+        assert [p["name"] for p in prompts] == ["开场白（演示）"] and prompts[0]["duration_s"] >= 10
+        page = (await c.get("/dialer")).text
+        assert f'<option value="{prompts[0]["id"]}" selected>' in page
         rows = (await c.get("/api/v1/dialer/stats", params={"by": "day"})).json()
         assert len(rows) >= 8 and all(0 < r["answer_rate"] < 1 for r in rows)
         page = (await c.get("/dialer/stats", params={"by": "day"})).text
