@@ -29,6 +29,7 @@ MODES = {"prompt": "放音，可随时接听（默认）", "auto_handover": "收
 STATUSES = campaigns.STATUS_ZH
 LINE_STATES = {"idle": "空闲", "dialing": "拨号/振铃", "answered": "已接通", "prompt": "放音中", "talking": "通话中",
                "down": "设备离线"}
+AGENT_STATES = {"free": "空闲", "talking": "通话中", "wrapup": "整理中", "away": "离开"}
 
 
 def _v(form: Any, key: str) -> str:
@@ -111,6 +112,7 @@ def _console_text() -> dict[str, Any]:
     """The live console script's words, in the page's language."""
     return {
         "status": {k: _(v) for k, v in STATUSES.items()},
+        "agent": {k: _(v) for k, v in AGENT_STATES.items()},
         "line": {k: _(v) for k, v in LINE_STATES.items()},
         "listened": _("，已听 {s} 秒"), "seconds": _(" {s} 秒"),
         "blocked": _("疑似封停"), "locked": _("冷却中"), "usable": _("可用"),

@@ -22,7 +22,7 @@ import msgspec
 import structlog
 from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
 
-from core.customers.phones import national_digits
+from core.customers.phones import display, national_digits
 from drivers.ev_fwt785 import Box, BoxError, CallError, NotSupported, SlotError
 from drivers.ev_fwt785 import events as ev
 from plugins.dialer import files, recording_store, store
@@ -368,14 +368,14 @@ class CampaignRunner:
         lines = []
         for ln in state.lines.values():
             n = state.numbers.get(ln.number or "")
-            lines.append({"box": ln.box, "status": ln.status, "number": n.e164 if n else "",
+            lines.append({"box": ln.box, "status": ln.status, "number": display(n.e164) if n else "",
                           "since": ln.dial_at, "answer_at": ln.answer_at,
                           "listened": round(now - ln.answer_at, 1) if ln.answer_at else None, "sim": ln.sim})
         sims = [{"key": s.key, "day_calls": s.day_calls, "max_day": s.limits.max_calls_per_day,
                  "hour_calls": len(s.hour_dials), "max_hour": s.limits.max_calls_per_hour, "signal": s.signal,
                  "blocked": s.blocked, "locked": s.locked_manual or bool(s.locked_until and s.locked_until > now),
                  "reason": s.lock_reason} for s in state.sims.values()]
-        upcoming = [state.numbers[n].e164 for n in state.queue if state.numbers[n].status == "pending"][:5]
+        upcoming = [display(state.numbers[n].e164) for n in state.queue if state.numbers[n].status == "pending"][:5]
         t = state.totals
         return {"kind": "campaign", "campaign": self.campaign_id, "status": state.status, "reason": self.reason,
                 "now": now, "lines": lines, "agent": state.agent.status, "sims": sims, "next": upcoming,

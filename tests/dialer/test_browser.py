@@ -61,7 +61,7 @@ async def test_campaign_take_over_disposition_and_recording(page, make_user, act
     await page.wait_for_selector("#lines >> text=放音中", timeout=30_000)
     await page.click("#takeover")
     await page.wait_for_selector("#lines >> text=通话中", timeout=10_000)
-    await page.wait_for_selector("#totals >> text=销售 wrapup", timeout=40_000)  # the call is over
+    await page.wait_for_selector("#totals >> text=销售 整理中", timeout=40_000)  # the call is over
 
     await page.goto(console_url)
     row = page.locator("table.calls tbody tr", has_text="137 0000 0001").first

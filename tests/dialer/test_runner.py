@@ -7,6 +7,7 @@ import pytest
 
 from drivers.ev_fwt785.simulator import Callee
 from plugins.dialer import campaigns
+from plugins.dialer.live import Hub
 from plugins.dialer.runner import CampaignRunner
 from plugins.dialer.schemas import CampaignIn, DeviceSpec
 from plugins.dialer.tables import Call, Campaign, CampaignNumber
@@ -43,13 +44,18 @@ async def test_campaign_runs_to_the_end(make_user, actor_for, files_dir) -> None
     dev = await add_device(sim)
     rec = await add_recording(uid)
     cid = await make_campaign(actor, sim, dev, rec)
+    hub = Hub()
+    frames = hub.subscribe(uid)
     async with open_box(sim) as box, anyio.create_task_group() as tg:
-        runner = CampaignRunner(cid, {sim.name: box}, clock=sim.clock.now, tick=0.5)
+        runner = CampaignRunner(cid, {sim.name: box}, clock=sim.clock.now, tick=0.5, hub=hub)
         tg.start_soon(runner.run)
         await drive(runner, sim.clock, 900)
         assert runner.finished
     calls = await Call.select().where(Call.campaign == cid).order_by(Call.id)
     assert len(calls) == len(sim.call_log) == 6  # no retries configured: one attempt each
+    seen = [frames.receive_nowait() for _ in range(frames.statistics().current_buffer_used)]
+    assert "139 0000 0002" in seen[0]["next"]  # the console shows numbers as people read them
+    assert {ln["number"] for f in seen for ln in f["lines"]} >= {"139 0000 0001", "139 0000 0006"}
     by_number = {c["number"][3:]: c for c in calls}
     first = by_number["13900000001"]
     assert first["answered"] and first["taken_over"] and first["effective"] and first["recording_file"]

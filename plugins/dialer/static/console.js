@@ -27,7 +27,7 @@
                 text("td", s.signal ?? "—"), text("td", s.blocked ? T.blocked : (s.locked ? `${T.locked} ${s.reason}` : T.usable)));
       sims.append(tr);
     }
-    const t = f.totals; document.getElementById("totals").textContent = fill(T.totals, {...t, agent: f.agent});
+    const t = f.totals; document.getElementById("totals").textContent = fill(T.totals, {...t, agent: T.agent[f.agent] || f.agent});
   };
   const es = new EventSource(`/api/v1/dialer/live?campaign_id=${cid}`);
   es.addEventListener("frame", (e) => render(JSON.parse(e.data)));
