@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +21,7 @@ from core.web.i18n import gettext as _
 from core.web.responses import actor_of, page
 from plugins.dialer import api, calls, campaigns, recordings, runtime, stats
 from plugins.dialer.audio import ACCEPT, MAX_SECONDS, converter_note
+from plugins.dialer.engine import CampaignConfig
 from plugins.dialer.errors import DialerInputError
 from plugins.dialer.schemas import CampaignIn, DeviceSpec, DispositionIn
 
@@ -52,7 +54,8 @@ async def campaigns_page(request: Request, customers: FromQuery[str] = "") -> Te
                 devices=await api.devices_out(), modes=MODES, preset_customers=",".join(map(str, ids)),
                 preset_count=len(ids), statuses=STATUSES,
                 preset_filter=msgspec.json.encode(picked.filter).decode() if picked.filter is not None else "",
-                can_run=actor.can("dialer:run"), advised=campaigns.ADVISED_BATCH)
+                can_run=actor.can("dialer:run"), advised=campaigns.ADVISED_BATCH,
+                windows=", ".join(f"{a}-{b}" for a, b in CampaignConfig().windows))
 
 
 @post("/dialer/campaigns", opt=RUN, include_in_schema=False, status_code=200)
@@ -72,9 +75,12 @@ async def create_campaign_page(request: Request) -> Template | ClientRedirect:
             config["gap_s"] = float(_v(form, "gap_s"))
         if _v(form, "rotation"):
             config["rotation"] = _v(form, "rotation")
+        if _v(form, "windows"):
+            config["windows"] = _windows(_v(form, "windows"))
+        if _v(form, "holidays_shown") == "1":
+            config["public_holidays"] = "CN" if _v(form, "public_holidays") == "1" else ""
         if _v(form, "always") == "1":
-            config["windows"] = [["00:00", "23:59"]]
-            config["weekdays"] = [0, 1, 2, 3, 4, 5, 6]
+            config.update(windows=[["00:00", "23:59"]], weekdays=[0, 1, 2, 3, 4, 5, 6], public_holidays="")
         chosen = selection.from_params({"selection": "filter", "filter": _v(form, "filter")}) if _v(
             form, "filter") else None
         data = CampaignIn(name=_v(form, "name") or "外呼任务", customer_ids=ids, numbers=numbers,
@@ -86,6 +92,21 @@ async def create_campaign_page(request: Request) -> Template | ClientRedirect:
     except (DialerInputError, InvalidInput, ValueError, msgspec.ValidationError) as exc:
         return _flash(getattr(exc, "message", None) or getattr(exc, "detail", str(exc)), error=True)
     return ClientRedirect(redirect_to=f"/dialer/campaigns/{out.id}")
+
+
+def _windows(text: str) -> list[list[str]]:
+    """"9:00-12:00，13:30～18:00" → [["09:00", "12:00"], ["13:30", "18:00"]]; the engine checks the times."""
+    out = []
+    for part in re.split(r"[,，;；、\s]+", text.strip()):
+        if not part:
+            continue
+        found = re.fullmatch(r"(\d{1,2}):(\d{2})\s*[-–—~～至到]\s*(\d{1,2}):(\d{2})", part)
+        if found is None:
+            raise DialerInputError(f"外呼时段写法应为 09:00-12:00，多个用逗号分隔（收到：{part}）",
+                                   f"calling windows look like 09:00-12:00, separated by commas (got: {part})")
+        h1, m1, h2, m2 = found.groups()
+        out.append([f"{int(h1):02d}:{m1}", f"{int(h2):02d}:{m2}"])
+    return out
 
 
 def _device_specs(devices: list[Any], slots: list[Any]) -> list[DeviceSpec]:

@@ -28,6 +28,7 @@ from drivers.ev_fwt785 import events as ev
 from plugins.dialer import files, recording_store, store
 from plugins.dialer.engine import EngineState, step
 from plugins.dialer.engine import io as i
+from plugins.dialer.engine.calendar import local
 from plugins.dialer.live import HUB, Hub
 from plugins.dialer.sink import DbSink, Sink
 
@@ -187,13 +188,20 @@ class CampaignRunner:
             self.waiting = False
 
     async def _status_reason(self, state: EngineState, reason: str) -> None:
-        text = {"window": "不在外呼时段，等待中 / outside calling hours, waiting",
+        text = {"window": self._window_text(state.config.tz),
                 "sims_limited": "SIM 卡均已达到限额或不可用 / every SIM is at a limit or unusable",
                 "paused": "已暂停 / paused"}.get(reason, "")
         if text != self.reason:
             self.reason = text
             status = "paused" if reason == "paused" else ("waiting" if text else "running")
             await self.sink.set_status(self.campaign_id, status, text)
+
+    def _window_text(self, tz: str) -> str:
+        if not math.isfinite(self.wake_at):
+            return "不在外呼时段，等待中 / outside calling hours, waiting"
+        at = local(self.wake_at, tz)
+        return (f"不在外呼时段，{at:%m月%d日 %H:%M} 起继续外呼 / outside calling hours, "
+                f"calling again from {at:%Y-%m-%d %H:%M}")
 
     # ------------------------------------------------------------ driver events → engine inputs
 

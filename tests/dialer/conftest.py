@@ -77,8 +77,8 @@ async def add_recording(owner: int | None, seconds: float = 4.0, handover_s: flo
     return rows[0]["id"]
 
 
-ALWAYS = {"windows": [["00:00", "23:59"]], "weekdays": [0, 1, 2, 3, 4, 5, 6], "gap_s": 2.0, "callee_min_gap_s": 0,
-          "wrapup_s": 5.0}
+ALWAYS = {"windows": [["00:00", "23:59"]], "weekdays": [0, 1, 2, 3, 4, 5, 6], "public_holidays": "", "gap_s": 2.0,
+          "callee_min_gap_s": 0, "wrapup_s": 5.0}
 
 
 async def settle(runner: CampaignRunner, quiet: int = 4) -> None:

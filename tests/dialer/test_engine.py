@@ -63,6 +63,22 @@ def test_windows_lunch_weekend_holiday() -> None:
     assert calendar.may_start_call(saturday, CampaignConfig(workdays=[dt.date(2026, 12, 12)]))[0]
 
 
+def test_chinese_public_holidays_and_weekend_workdays_by_default() -> None:
+    """国庆 is no calling day, the Saturday worked instead of it (调休) is; a campaign may opt out or override."""
+    at = lambda y, m, d, h=10: dt.datetime(y, m, d, h, 0, tzinfo=SH).timestamp()  # noqa: E731
+    cfg = CampaignConfig()
+    assert cfg.public_holidays == "CN"
+    assert not calendar.may_start_call(at(2026, 10, 1), cfg)[0]  # National Day, a Thursday
+    assert not calendar.may_start_call(at(2026, 2, 17), cfg)[0]  # Spring Festival
+    ok, when = calendar.may_start_call(at(2026, 9, 30, 19), cfg)
+    assert not ok and when == at(2026, 10, 8, 9)  # after the golden week
+    assert calendar.may_start_call(at(2026, 10, 10), cfg)[0]  # a Saturday worked (调休)
+    assert not calendar.may_start_call(at(2026, 10, 1), CampaignConfig(weekdays=list(range(7))))[0]
+    assert calendar.may_start_call(at(2026, 10, 1), CampaignConfig(public_holidays=""))[0]
+    assert not calendar.may_start_call(at(2026, 10, 10), CampaignConfig(public_holidays=""))[0]
+    assert calendar.may_start_call(at(2026, 10, 1), CampaignConfig(workdays=[dt.date(2026, 10, 1)]))[0]
+
+
 def test_outside_window_waits_without_dialing() -> None:
     state = new_state(CampaignConfig(), numbers(3), sims_for(1))
     actions = step(state, MONDAY_9 - 3600)

@@ -77,6 +77,28 @@ async def test_all_sims_at_their_limits_waits_with_a_reason(make_user, actor_for
     assert all(c.blocked is False for c in sim.cards if c is not None)  # the carrier never had to block one
 
 
+async def test_outside_calling_hours_waits_and_says_when_it_calls_again(make_user, actor_for, files_dir) -> None:
+    """The simulated clock starts on 1 January (元旦, a public holiday): nothing is dialed, the campaign waits
+    and says it goes on the next working morning."""
+    uid = await make_user("u3")
+    actor = await actor_for(uid)
+    sim = make_sim()
+    dev = await add_device(sim)
+    rec = await add_recording(uid)
+    out = await campaigns.create(actor, CampaignIn(name="节日", numbers=["13500000001"], recording_id=rec,
+                                                   devices=[DeviceSpec(device=dev)]))
+    await campaigns.transition(actor, out.id, "start")
+    async with open_box(sim) as box, anyio.create_task_group() as tg:
+        runner = CampaignRunner(out.id, {sim.name: box}, clock=sim.clock.now, tick=0.2)
+        tg.start_soon(runner.run)
+        await drive(runner, sim.clock, 120)
+        row = await Campaign.select().where(Campaign.id == out.id).first()
+        assert sim.call_log == [] and row["status"] == "waiting"
+        assert "不在外呼时段" in row["status_reason"] and "01月02日 09:00" in row["status_reason"]
+        assert "2025-01-02 09:00" in row["status_reason"]
+        tg.cancel_scope.cancel()
+
+
 async def test_direct_dial_with_prompt(app, make_user, files_dir) -> None:
     """Through a real server in this event loop (the test client runs the app in another thread, and the
     dial is awaited by the request)."""

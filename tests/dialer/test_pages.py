@@ -164,3 +164,33 @@ async def test_call_records_speak_the_users_language(make_user, client_for, file
         await c.get("/lang/en")
         page = (await c.get("/dialer/calls")).text
         assert "no answer" in page and "Answered" in page and "已接" not in page
+
+
+async def test_campaign_form_sets_calling_windows_and_public_holidays(make_user, client_for, files_dir):
+    """外呼时段 typed as people write them; 法定节假日 on by default, off when unticked; bad times refused."""
+    import msgspec
+
+    from plugins.dialer.tables import Campaign
+
+    uid = await make_user("wendy")
+    async with client_for(uid) as c:
+        page = (await c.get("/dialer")).text
+        assert 'value="09:00-12:00, 13:30-18:00"' in page and 'name="public_holidays" value="1" checked' in page
+        form = {"numbers": "13900000061", "mode": "manual", "holidays_shown": "1"}
+        r = await c.post("/dialer/campaigns", data={**form, "name": "时段", "windows": "9:00-11:30，14:00～17:30"},
+                         headers={"hx-request": "true"})
+        assert r.headers.get("hx-redirect"), r.text
+        r = await c.post("/dialer/campaigns", data={**form, "name": "默认", "public_holidays": "1"},
+                         headers={"hx-request": "true"})
+        assert r.headers.get("hx-redirect"), r.text
+        for bad, message in (("25:00-26:00", "HH:MM"), ("午饭后", "外呼时段"), ("14:00-09:00", "早于结束")):
+            r = await c.post("/dialer/campaigns", data={**form, "name": "坏", "windows": bad},
+                             headers={"hx-request": "true"})
+            assert not r.headers.get("hx-redirect") and message in r.text, (bad, r.text)
+    rows = {r["name"]: r["config"] for r in await Campaign.select(Campaign.name, Campaign.config)}
+    configs = {k: v if isinstance(v, dict) else msgspec.json.decode(v) for k, v in rows.items()}
+    assert set(configs) == {"时段", "默认"}
+    assert configs["时段"]["windows"] == [["09:00", "11:30"], ["14:00", "17:30"]]
+    assert configs["时段"]["public_holidays"] == ""
+    assert configs["默认"]["public_holidays"] == "CN" and configs["默认"]["windows"] == [["09:00", "12:00"],
+                                                                                         ["13:30", "18:00"]]

@@ -6,6 +6,8 @@ import datetime as dt
 from functools import lru_cache
 from zoneinfo import ZoneInfo
 
+import holidays
+
 from plugins.dialer.engine.config import CampaignConfig
 
 
@@ -30,9 +32,26 @@ def month_key(now: float, tz: str, reset_day: int = 1) -> int:
 
 
 def is_working_day(day: dt.date, cfg: CampaignConfig) -> bool:
+    """The campaign's own workdays/holidays first, then the public calendar (调休 included), then weekdays."""
     if day in cfg.workdays:
         return True
-    return day.weekday() in cfg.weekdays and day not in cfg.holidays
+    if day in cfg.holidays:
+        return False
+    if cfg.public_holidays:
+        days_off, weekend_workdays = public_calendar(cfg.public_holidays, day.year)
+        if day in weekend_workdays:
+            return True
+        if day in days_off:
+            return False
+    return day.weekday() in cfg.weekdays
+
+
+@lru_cache(maxsize=32)
+def public_calendar(country: str, year: int) -> tuple[frozenset[dt.date], frozenset[dt.date]]:
+    """A year's statutory days off and the weekend days worked instead (调休), as python-holidays knows them
+    (a year the State Council has not announced yet has its fixed holidays only)."""
+    cal = holidays.country_holidays(country, years=year)
+    return frozenset(cal), frozenset(d for d in cal.weekend_workdays if d.year == year)
 
 
 def _minutes(hhmm: str) -> int:

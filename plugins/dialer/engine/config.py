@@ -92,6 +92,9 @@ class CampaignConfig(msgspec.Struct, frozen=True, kw_only=True):
     weekdays: list[int] = msgspec.field(default_factory=lambda: [0, 1, 2, 3, 4])
     holidays: list[dt.date] = msgspec.field(default_factory=list)
     workdays: list[dt.date] = msgspec.field(default_factory=list)  # 调休: weekend days that are working days
+    # the State Council's public holidays and 调休 weekend workdays (python-holidays); "" = weekdays only.
+    # The campaign's own holidays/workdays above win over it.
+    public_holidays: Literal["CN", ""] = "CN"
     retry: dict[str, RetryRule] = msgspec.field(default_factory=lambda: dict(DEFAULT_RETRY))
     callee_max_per_day: int = 2
     callee_max_per_24h: int = 3
