@@ -123,7 +123,20 @@ async def _empty_tables() -> None:
             for name in names:
                 await db.run_ddl(f'DELETE FROM "{name}"')
     else:
-        await db.run_ddl("TRUNCATE " + ", ".join(f'"{n}"' for n in names) + " RESTART IDENTITY CASCADE")
+        used = await _pg_tables_in_use(db, names)
+        if used:
+            await db.run_ddl("TRUNCATE " + ", ".join(f'"{n}"' for n in used) + " RESTART IDENTITY CASCADE")
+
+
+async def _pg_tables_in_use(db, names: list[str]) -> list[str]:
+    """Tables with rows, or whose id sequence has moved: TRUNCATE costs per table (a new file each), and a
+    test touches a handful of ~80, so emptying only those halves a PostgreSQL test's set-up. One query."""
+    has_rows = " UNION ALL ".join(f"SELECT '{n}' AS t WHERE EXISTS (SELECT 1 FROM \"{n}\")" for n in names)
+    moved = ("SELECT left(sequencename, -7) AS t FROM pg_sequences WHERE schemaname = current_schema() "
+             "AND sequencename LIKE '%\\_id\\_seq' AND last_value IS NOT NULL")
+    rows = await db.run_ddl(f"{has_rows} UNION {moved}")
+    known = set(names)
+    return sorted({r["t"] for r in rows} & known)
 
 
 async def reset_database() -> None:
