@@ -162,8 +162,8 @@ class CampaignRunner:
             await self._numbers_sync(state)
             self._publish(state, actions)
             if any(isinstance(a, i.Finished) for a in actions) and not inputs:
-                self.finished = True
                 await self.sink.set_status(self.campaign_id, state.status)
+                self.finished = True  # only once the outcome is stored: whoever waits on it reads it back
                 return
             if inputs:
                 continue
