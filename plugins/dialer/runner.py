@@ -385,7 +385,9 @@ class CampaignRunner:
                  "reason": s.lock_reason} for s in state.sims.values()]
         upcoming = [display(state.numbers[n].e164) for n in state.queue if state.numbers[n].status == "pending"][:5]
         t = state.totals
-        return {"kind": "campaign", "campaign": self.campaign_id, "status": state.status, "reason": self.reason,
+        waiting = state.status == "running" and self.reason  # outside the windows, every SIM at a limit…
+        return {"kind": "campaign", "campaign": self.campaign_id, "status": "waiting" if waiting else state.status,
+                "reason": self.reason,
                 "now": now, "lines": lines, "agent": state.agent.status, "sims": sims, "next": upcoming,
                 "totals": {"dials": t.dials, "answered": t.answered, "abandoned": t.abandoned,
                            "effective": t.effective}}

@@ -7,6 +7,7 @@ import pytest
 
 from drivers.ev_fwt785.simulator import Callee
 from plugins.dialer import campaigns, runtime
+from plugins.dialer.live import Hub
 from plugins.dialer.runner import CampaignRunner
 from plugins.dialer.schemas import CampaignIn, DeviceSpec
 from plugins.dialer.tables import Call, Campaign, DeviceSlot
@@ -88,12 +89,16 @@ async def test_outside_calling_hours_waits_and_says_when_it_calls_again(make_use
     out = await campaigns.create(actor, CampaignIn(name="节日", numbers=["13500000001"], recording_id=rec,
                                                    devices=[DeviceSpec(device=dev)]))
     await campaigns.transition(actor, out.id, "start")
+    hub = Hub()
+    frames = hub.subscribe(uid)
     async with open_box(sim) as box, anyio.create_task_group() as tg:
-        runner = CampaignRunner(out.id, {sim.name: box}, clock=sim.clock.now, tick=0.2)
+        runner = CampaignRunner(out.id, {sim.name: box}, clock=sim.clock.now, tick=0.2, hub=hub)
         tg.start_soon(runner.run)
         await drive(runner, sim.clock, 120)
         row = await Campaign.select().where(Campaign.id == out.id).first()
         assert sim.call_log == [] and row["status"] == "waiting"
+        last = [frames.receive_nowait() for _ in range(frames.statistics().current_buffer_used)][-1]
+        assert last["status"] == "waiting" and last["reason"] == row["status_reason"]  # the console says the same
         assert "不在外呼时段" in row["status_reason"] and "01月02日 09:00" in row["status_reason"]
         assert "2025-01-02 09:00" in row["status_reason"]
         tg.cancel_scope.cancel()
