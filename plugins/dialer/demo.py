@@ -4,11 +4,7 @@ show something on first start. Deterministic (seeded); the numbers are a reserve
 from __future__ import annotations
 
 import datetime as dt
-import io
-import math
 import random
-import struct
-import wave
 
 from core import host
 from core.auth.actors import load_actor
@@ -16,6 +12,7 @@ from core.customers.records import create_customer
 from core.customers.schemas import CustomerIn
 from core.db import write_tx
 from drivers.ev_fwt785.simulator import default_cards
+from drivers.ev_fwt785.simulator.audio import tone_wav
 from plugins.dialer import recordings
 from plugins.dialer.engine.calendar import zone
 from plugins.dialer.tables import Call, Campaign, CampaignNumber
@@ -73,23 +70,10 @@ async def seed(users: dict[str, int]) -> None:
         await recordings.create(actor, "开场白（演示）", demo_prompt(), "demo.wav", handover_s=0.0, shared=False)
 
 
-def demo_prompt(seconds: float = 12.0, rate: int = 8000) -> bytes:
-    """A stand-in for a recorded opening line (a soft two-note chime every 2 s), so a new user can start a
-    campaign in the default mode at once; they record their own on 外呼语音."""
-    frames = bytearray()
-    for n in range(int(seconds * rate)):
-        t = n / rate
-        beat = t % 2.0
-        tone = 660.0 if beat < 0.25 else 880.0 if beat < 0.5 else 0.0
-        fade = max(0.0, 1.0 - (beat % 0.25) / 0.25)
-        frames += struct.pack("<h", int(6000 * fade * math.sin(2 * math.pi * tone * t)) if tone else 0)
-    out = io.BytesIO()
-    with wave.open(out, "wb") as w:
-        w.setnchannels(1)
-        w.setsampwidth(2)
-        w.setframerate(rate)
-        w.writeframes(bytes(frames))
-    return out.getvalue()
+def demo_prompt(seconds: float = 12.0) -> bytes:
+    """A stand-in for a recorded opening line (a short tone every 2 s), so a new user can start a campaign in
+    the default mode at once; they record their own on 外呼语音."""
+    return tone_wav(seconds, freq=660.0, segments=[(float(t), 0.4) for t in range(0, int(seconds), 2)])
 
 
 def _call(rng: random.Random, campaign: int, actor, customers: list[tuple[int, str]], at: dt.datetime,
