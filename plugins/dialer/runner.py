@@ -106,7 +106,7 @@ class CampaignRunner:
         async with anyio.create_task_group() as tg:
             self._tasks = tg
             for name, box in self.boxes.items():
-                await self._prepare(box, prompt_path)
+                inputs += await self._prepare(box, prompt_path)
                 tg.start_soon(self._pump, box)
                 if name in state.lines and not box.connected:
                     inputs.append(i.LineDown(at=self.clock(), box=name))
@@ -118,14 +118,19 @@ class CampaignRunner:
 
     # ------------------------------------------------------------ setup
 
-    async def _prepare(self, box: Box, prompt_path: Path | None) -> None:
+    async def _prepare(self, box: Box, prompt_path: Path | None) -> list[i.AnyInput]:
+        """Hang up what a killed process left, load the prompt, and read the active SIM's signal (the box
+        reports it again only when it changes)."""
         try:
             if box.call is None:
                 await box.ch.command("ATH", check=False)  # a call left over from a killed process
             if prompt_path is not None and await anyio.Path(prompt_path).exists():
                 self.prompt = await box.upload_prompt(prompt_path)
-        except BoxError as exc:
+            slot, signal = await box.active_slot(), await box.signal()
+        except (BoxError, IndexError, ValueError) as exc:
             log.warning("box_prepare_failed", box=box.name, error=str(exc))
+            return []
+        return [self._health(box.name, slot, signal=signal.rssi)] if slot else []
 
     async def _recover(self, state: EngineState) -> list[i.AnyInput]:
         """Results for calls in flight when the previous process died (stored, or `interrupted`)."""

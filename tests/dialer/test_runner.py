@@ -55,6 +55,7 @@ async def test_campaign_runs_to_the_end(make_user, actor_for, files_dir) -> None
     assert len(calls) == len(sim.call_log) == 6  # no retries configured: one attempt each
     seen = [frames.receive_nowait() for _ in range(frames.statistics().current_buffer_used)]
     assert "139 0000 0002" in seen[0]["next"]  # the console shows numbers as people read them
+    assert seen[0]["sims"][0]["signal"] == sim.cards[0].rssi  # read at the start, not only when it changes
     assert {ln["number"] for f in seen for ln in f["lines"]} >= {"139 0000 0001", "139 0000 0006"}
     by_number = {c["number"][3:]: c for c in calls}
     first = by_number["13900000001"]
