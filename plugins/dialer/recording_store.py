@@ -312,6 +312,9 @@ async def store_for(kind: str) -> RecordingStore:
     return LocalStore()
 
 
+HELD_LOCALLY = ["local", "s3_pending"]  # call rows whose recording file is on this server's disk
+
+
 async def offload(call_id: int, name: str) -> str:
     """Move a just-finished call's local recording to S3 when the settings say so. Returns where it is.
 
@@ -341,9 +344,6 @@ async def offload(call_id: int, name: str) -> str:
         await Call.update({Call.recording_store: "s3"}).where(this & Call.recording_store.is_in(HELD_LOCALLY))
     await local.delete(name)
     return "s3"
-
-
-HELD_LOCALLY = ["local", "s3_pending"]
 
 
 async def upload_pending(batch: int = 200) -> int:

@@ -193,9 +193,9 @@ class CampaignRunner:
             self.waiting = False
 
     async def _status_reason(self, state: EngineState, reason: str) -> None:
-        text = {"window": self._window_text(state.config.tz),
-                "sims_limited": "SIM 卡均已达到限额或不可用 / every SIM is at a limit or unusable",
-                "paused": "已暂停 / paused"}.get(reason, "")
+        text = self._window_text(state.config.tz) if reason == "window" else {
+            "sims_limited": "SIM 卡均已达到限额或不可用 / every SIM is at a limit or unusable",
+            "paused": "已暂停 / paused"}.get(reason, "")
         if text != self.reason:
             self.reason = text
             status = "paused" if reason == "paused" else ("waiting" if text else "running")
