@@ -197,7 +197,7 @@ class Box:
         self._sim_ready = False
         self._sim_present = True
         self._reg: dict[ev.Domain, int | None] = {"cs": None, "eps": None, "ims": None}
-        self._rssi: int | None = None
+        self._signal_reported: tuple[int, int] | None = None  # (slot, rssi) last said in SignalChanged
         self._state_changed = anyio.Event()
         self._slot_lock = anyio.Lock()
         self._switching = False  # registration drops during our own radio-off are not events
@@ -412,8 +412,14 @@ class Box:
     async def signal(self) -> Signal:
         resp = await self.ch.command("AT+CSQ", kind=Kind.SINGLELINE, prefix="+CSQ:")
         rssi, ber = resp.lines[0].split(":")[1].split(",")
-        self._rssi = int(rssi)
         return Signal.from_csq(int(rssi), int(ber))
+
+    def _report_signal(self, slot: int, s: Signal) -> None:
+        """`SignalChanged` once per change of slot or level: unsolicited reports and the reading taken after a
+        slot switch may say the same thing."""
+        if self._signal_reported != (slot, s.rssi):
+            self._signal_reported = (slot, s.rssi)
+            self._emit(ev.SignalChanged, slot=slot, rssi=s.rssi, dbm=s.dbm, bars=s.bars)
 
     async def _registration(self, ch: AtChannel) -> Registration:
         out: dict[str, int | None] = {}
@@ -473,7 +479,8 @@ class Box:
             raise InvalidArgument(f"slot {slot} out of range 1..{self.dialect.slot_count}")
 
     async def select_slot(self, slot: int, *, within: float | None = None) -> SlotStatus:
-        """Radio off → switch → radio on → wait for `+CPIN: READY` and registration.
+        """Radio off → switch → radio on → wait for `+CPIN: READY` and registration, then report the new
+        SIM's signal (`SignalChanged`; unsolicited reports only come on a change).
 
         An empty slot or a denied registration raises `SlotError` after switching back to the
         previous slot, so the box stays usable.
@@ -496,7 +503,10 @@ class Box:
                 raise
             finally:
                 self._switching = False
-            return await self.slot_status()
+            status = await self.slot_status()
+            if status.signal is not None:
+                self._report_signal(slot, status.signal)
+            return status
 
     async def _switch(self, slot: int, limit: float) -> None:
         ch = self.ch
@@ -853,10 +863,7 @@ class Box:
         if isinstance(item, CallUpdate):
             await self._on_call_update(item)
         elif isinstance(item, SignalUpdate):
-            if item.rssi != self._rssi:
-                self._rssi = item.rssi
-                s = Signal.from_csq(item.rssi, item.ber)
-                self._emit(ev.SignalChanged, slot=self._active_slot or 0, rssi=s.rssi, dbm=s.dbm, bars=s.bars)
+            self._report_signal(self._active_slot or 0, Signal.from_csq(item.rssi, item.ber))
         elif isinstance(item, SimPresence):
             self._set_presence(item.inserted)
         elif isinstance(item, PromptDone):

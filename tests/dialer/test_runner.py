@@ -73,6 +73,30 @@ async def test_campaign_runs_to_the_end(make_user, actor_for, files_dir) -> None
     assert states <= {"done", "exhausted"}
 
 
+async def test_console_shows_each_rotated_sims_own_signal(make_user, actor_for, files_dir) -> None:
+    uid = await make_user("rotator")
+    actor = await actor_for(uid)
+    sim = make_sim()
+    sim.callees.add("1390000*", Callee.busy())
+    for card in sim.cards:
+        if card is not None:
+            card.rssi = 20  # the same level on every SIM: no unsolicited report after a switch
+    dev = await add_device(sim)
+    rec = await add_recording(uid)
+    cid = await make_campaign(actor, sim, dev, rec, rotation="least_used_today")
+    hub = Hub()
+    frames = hub.subscribe(uid)
+    async with open_box(sim) as box, anyio.create_task_group() as tg:
+        runner = CampaignRunner(cid, {sim.name: box}, clock=sim.clock.now, tick=0.5, hub=hub)
+        tg.start_soon(runner.run)
+        await drive(runner, sim.clock, 900)
+        assert runner.finished
+    seen = [frames.receive_nowait() for _ in range(frames.statistics().current_buffer_used)]
+    used = {s["key"]: s["signal"] for s in seen[-1]["sims"] if s["day_calls"]}
+    assert len(used) >= 3  # the calls went out on several SIMs
+    assert set(used.values()) == {20}
+
+
 async def test_killed_runner_resumes_without_redialing(make_user, actor_for, files_dir) -> None:
     uid = await make_user("caller2")
     actor = await actor_for(uid)

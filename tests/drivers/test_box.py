@@ -37,6 +37,8 @@ async def test_identity_slots_signal(dialect: str, transport: str) -> None:
         s3 = await box.select_slot(3)
         assert s3.slot == 3 and s3.iccid == sim.cards[2].iccid  # type: ignore[union-attr]
         assert sim.slot == 3
+        switched = [e for e in box.history if isinstance(e, ev.SignalChanged)]
+        assert [(e.slot, e.rssi) for e in switched] == [(3, sim.cards[2].rssi)]  # type: ignore[union-attr]
         assert not any(isinstance(e, ev.RegistrationLost) for e in box.history)  # our own radio-off
 
 
