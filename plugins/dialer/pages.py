@@ -13,7 +13,7 @@ from litestar.datastructures import UploadFile
 from litestar.exceptions import NotFoundException
 from litestar.params import FromPath, FromQuery
 from litestar.plugins.htmx import ClientRedirect
-from litestar.response import Template
+from litestar.response import Redirect, Template
 
 from core.customers import selection
 from core.customers.errors import InvalidInput
@@ -56,6 +56,12 @@ async def campaigns_page(request: Request, customers: FromQuery[str] = "") -> Te
                 preset_filter=msgspec.json.encode(picked.filter).decode() if picked.filter is not None else "",
                 can_run=actor.can("dialer:run"), advised=campaigns.ADVISED_BATCH,
                 windows=", ".join(f"{a}-{b}" for a, b in CampaignConfig().windows))
+
+
+@get("/dialer/campaigns", opt=READ, include_in_schema=False)
+async def campaigns_list_alias() -> Redirect:
+    """外呼管理 lives at /dialer; a typed or bookmarked /dialer/campaigns lands there too."""
+    return Redirect("/dialer")
 
 
 @post("/dialer/campaigns", opt=RUN, include_in_schema=False, status_code=200)
@@ -356,6 +362,7 @@ async def store_check_page() -> Template:
                     context={"ok": out.ok, "message": out.message, "timings": timings})
 
 
-PAGE_ROUTES = [static_js, campaigns_page, create_campaign_page, console_page, campaign_op_page, disposition_page,
-               calls_page, customer_calls_tab, dial_page, stats_page, recordings_page, recording_upload_page,
-               devices_page, device_save_page, slot_save_page, slot_unlock_page, store_check_page]
+PAGE_ROUTES = [static_js, campaigns_page, campaigns_list_alias, create_campaign_page, console_page, campaign_op_page,
+               disposition_page, calls_page, customer_calls_tab, dial_page, stats_page, recordings_page,
+               recording_upload_page, devices_page, device_save_page, slot_save_page, slot_unlock_page,
+               store_check_page]

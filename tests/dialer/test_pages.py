@@ -17,6 +17,8 @@ async def test_pages_render_and_forms_work(make_user, client_for, files_dir):
                      "/dialer/recordings", "/dialer/devices"):
             r = await c.get(path)
             assert r.status_code == 200, (path, r.text[:500])
+        r = await c.get("/dialer/campaigns", follow_redirects=False)
+        assert r.status_code in (302, 303, 307) and r.headers["location"] == "/dialer"  # 外呼管理 by its other name
         r = await c.post("/dialer/campaigns", data={"name": "页面外呼", "numbers": "13900000001\n13900000002",
                                                     "recording_id": str(rec), "mode": "prompt"},
                          headers={"hx-request": "true"})
