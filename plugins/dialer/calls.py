@@ -163,7 +163,7 @@ async def open_recording(actor: Actor, call_id: int, *, download: bool, range_he
         raise RecordingGone(purged_text(row["recording_purged_at"]))
     if not row["recording_file"]:
         raise NotFoundException("该通话没有录音 / this call has no recording")
-    store = await recording_store.store_for(row["recording_store"])
+    store = await recording_store.store_for(row["recording_store"], row["recording_location"])
     try:
         size = await store.size(row["recording_file"])
     except recording_store.NotStored as exc:

@@ -46,11 +46,12 @@ async def _new_customer(actor, call_id: int, e164: str) -> int | None:
 
 async def _recording_bytes(call_id: int) -> bytes | None:
     """The call's recording from the store its row names; None when there is none or it cannot be read now."""
-    row = await Call.select(Call.recording_file, Call.recording_store, Call.recording_purged_at).where(
+    row = await Call.select(Call.recording_file, Call.recording_store, Call.recording_location,
+                            Call.recording_purged_at).where(
         Call.id == call_id).first()
     if row and row["recording_file"] and row["recording_purged_at"] is None:
         try:
-            store = await recording_store.store_for(row["recording_store"])
+            store = await recording_store.store_for(row["recording_store"], row["recording_location"])
             return await store.read(row["recording_file"])
         except (recording_store.NotStored, recording_store.StoreUnavailable) as exc:
             log.warning("followup_recording_unreadable", call=call_id, error=str(exc))

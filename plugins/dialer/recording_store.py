@@ -1,14 +1,16 @@
 """Where call recordings live: the local disk (default) or an S3-compatible object store.
 
-    store = store_for(row["recording_store"])          # the backend a call's recording was written to
+    store = await store_for(row["recording_store"], row["recording_location"])  # where it was written
     size = await store.size(name)                      # NotStored if it is gone
     async for chunk in store.stream(name, 0, size - 1): ...
 
 New recordings are written to local disk first (the box driver writes a file); `offload` then moves one
 to S3 when the settings say so and records `dialer_calls.recording_store = "s3"` only once the object is
-safely stored. If S3 fails, the recording simply stays on local disk (recording_store stays "local") and a
-warning is logged, so nothing is lost and every Call row always names the backend that holds its file.
-Switching the setting later never moves or loses older recordings: each is read from its own backend.
+safely stored, with `recording_location` naming the endpoint, bucket and prefix it went to. If S3 fails, the
+recording stays on local disk, marked "s3_pending" for a later upload, and a warning is logged: nothing is
+lost and every Call row always names the backend that holds its file. Switching the setting, or the bucket,
+later never moves or loses older recordings: each is read from its own backend and bucket (with today's
+credentials).
 
 S3 means any S3-compatible endpoint (AWS, MinIO, Aliyun OSS, Tencent COS). boto3 is blocking, so every
 call runs in a worker thread; one client is cached per configuration. The secret key is never part of
@@ -166,6 +168,30 @@ class S3Config(msgspec.Struct, frozen=True, kw_only=True):
         return f"S3Config(bucket={self.bucket!r}, endpoint_url={self.endpoint_url!r}, prefix={self.prefix!r})"
 
 
+class S3Location(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
+    """The parts of an `S3Config` that name a place, stored on the call row (never the credentials)."""
+
+    bucket: str
+    endpoint_url: str = ""
+    region: str = ""
+    prefix: str = ""
+    path_style: bool = False
+
+
+def location_of(cfg: S3Config) -> str:
+    return msgspec.json.encode(S3Location(bucket=cfg.bucket, endpoint_url=cfg.endpoint_url, region=cfg.region,
+                                          prefix=cfg.prefix, path_style=cfg.path_style)).decode()
+
+
+def at_location(cfg: S3Config, location: str) -> S3Config:
+    """`cfg` pointed at the place a recording was stored; rows stored before locations were kept say ""."""
+    if not location:
+        return cfg
+    loc = msgspec.json.decode(location, type=S3Location)
+    return msgspec.structs.replace(cfg, bucket=loc.bucket, endpoint_url=loc.endpoint_url, region=loc.region,
+                                   prefix=loc.prefix, path_style=loc.path_style)
+
+
 _clients: dict[S3Config, Any] = {}
 _clients_lock = threading.Lock()
 
@@ -302,13 +328,14 @@ def s3_config(settings: Any) -> S3Config:
                     secret_key=os.environ.get(SECRET_ENV, ""), path_style=settings.s3_path_style)
 
 
-async def store_for(kind: str) -> RecordingStore:
-    """The backend that holds recordings marked `kind` on their call row: "s3", or the local disk for "local"
-    and "s3_pending" (meant for S3, held locally because S3 failed when the call ended)."""
+async def store_for(kind: str, location: str = "") -> RecordingStore:
+    """The backend that holds recordings marked `kind` on their call row: "s3" (at the row's
+    `recording_location`), or the local disk for "local" and "s3_pending" (meant for S3, held locally because
+    S3 failed when the call ended)."""
     if kind == "s3":
         from plugins.dialer.settings import current
 
-        return S3Store(s3_config(await current()))
+        return S3Store(at_location(s3_config(await current()), location))
     return LocalStore()
 
 
@@ -334,6 +361,7 @@ async def offload(call_id: int, name: str) -> str:
     try:
         s3 = S3Store(s3_config(settings))
         await s3.put(name, local.path(name))
+        location = location_of(s3.cfg)
     except (StoreUnavailable, NotStored, OSError) as exc:
         log.warning("recording_kept_locally", call=call_id, reason=str(exc) if not isinstance(exc, OSError)
                     else type(exc).__name__)
@@ -341,7 +369,8 @@ async def offload(call_id: int, name: str) -> str:
             await Call.update({Call.recording_store: "s3_pending"}).where(this & (Call.recording_store == "local"))
         return "s3_pending"
     async with write_tx():
-        await Call.update({Call.recording_store: "s3"}).where(this & Call.recording_store.is_in(HELD_LOCALLY))
+        await Call.update({Call.recording_store: "s3", Call.recording_location: location}).where(
+            this & Call.recording_store.is_in(HELD_LOCALLY))
     await local.delete(name)
     return "s3"
 
@@ -504,27 +533,28 @@ async def purge_expired(now: dt.datetime | None = None, *, batch: int = 500) -> 
     cutoff = now - dt.timedelta(days=days)
     old = (Call.end_at < cutoff) | (Call.end_at.is_null() & (Call.dial_at < cutoff))
     pending = (Call.recording_file != "") & Call.recording_purged_at.is_null() & old
-    stores: dict[str, RecordingStore | None] = {}
+    stores: dict[tuple[str, str], RecordingStore | None] = {}
     last_id, purged, failed = 0, 0, 0
     while True:
-        rows = await Call.select(Call.id, Call.recording_file, Call.recording_store, Call.followup).where(
+        rows = await Call.select(Call.id, Call.recording_file, Call.recording_store, Call.recording_location,
+                                 Call.followup).where(
             pending & (Call.id > last_id)).order_by(Call.id).limit(batch)
         if not rows:
             break
         last_id = rows[-1]["id"]
         done: list[int] = []
-        for kind in sorted({r["recording_store"] for r in rows}):
-            group = [r for r in rows if r["recording_store"] == kind]
+        for where in sorted({(r["recording_store"], r["recording_location"]) for r in rows}):
+            group = [r for r in rows if (r["recording_store"], r["recording_location"]) == where]
             try:
-                if kind not in stores:
-                    stores[kind] = await store_for(kind)
-                store = stores[kind]
+                if where not in stores:
+                    stores[where] = await store_for(*where)
+                store = stores[where]
                 if store is None:
                     raise StoreUnavailable("unavailable earlier in this run")
                 gone = await store.delete_many([r["recording_file"] for r in group])
             except (StoreUnavailable, OSError) as exc:
-                stores[kind] = None  # one warning per store and run, not one per batch
-                log.warning("recording_purge_store_failed", store=kind, count=len(group),
+                stores[where] = None  # one warning per store and run, not one per batch
+                log.warning("recording_purge_store_failed", store=where[0], count=len(group),
                             error=str(exc) if isinstance(exc, StoreUnavailable) else type(exc).__name__)
                 failed += len(group)
                 continue

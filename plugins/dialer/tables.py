@@ -142,7 +142,8 @@ class Call(Table, tablename="dialer_calls"):
     next_contact = Date(null=True, default=None)
     recording_file = Varchar(length=64, default="")
     recording_size = Integer(default=0)
-    recording_store = Varchar(length=16, default="local")  # local | s3: where recording_file lives
+    recording_store = Varchar(length=16, default="local")  # local | s3 | s3_pending: where recording_file lives
+    recording_location = Varchar(length=500, default="")  # s3: the endpoint, bucket and prefix (JSON)
     recording_purged_at = Timestamptz(null=True, default=None)  # removed by the retention setting
     followup = ForeignKey(Followup, null=True, on_delete=OnDelete.set_null)
     created_at = Timestamptz()

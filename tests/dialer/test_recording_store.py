@@ -339,6 +339,24 @@ async def test_old_local_recording_still_plays_after_switching_to_s3(make_user, 
 
 
 @pytest.mark.db
+async def test_recordings_stay_playable_and_purgeable_after_the_bucket_changes(make_user, client_for, files_dir, s3):
+    uid = await make_user("rec_moved")
+    data = tone_wav(1.0)
+    name = local_recording(data)
+    call_id = await add_call(uid, name, ended=dt.datetime.now(dt.UTC) - dt.timedelta(days=40))
+    await use_s3(s3)
+    assert await recording_store.offload(call_id, name) == "s3"
+    s3.client.create_bucket(Bucket=s3.bucket + "-new")
+    await use_s3(s3, s3_bucket=s3.bucket + "-new", s3_prefix="")  # the admin moves new recordings elsewhere
+    async with client_for(uid) as c:
+        r = await c.get(f"/api/v1/dialer/calls/{call_id}/recording", headers=NO_GZIP)
+        assert r.status_code == 200 and r.content == data  # read from the bucket it went to
+    await configure(recording_retention_days=30)
+    assert await recording_store.purge_expired() == 1
+    assert s3.keys() == []  # deleted where it was, not looked for in the new bucket
+
+
+@pytest.mark.db
 async def test_missing_object_is_a_clear_404_and_an_unreachable_store_a_503(make_user, client_for, files_dir, s3):
     uid = await make_user("rec6")
     await use_s3(s3)
