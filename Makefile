@@ -24,9 +24,15 @@ chromium:
 lint: $(BIN)/.installed
 	$(BIN)/ruff check .
 
+# The SQLite and PostgreSQL runs go side by side: each has its own database, files and ports, and both wait
+# on servers, browsers and sockets more than on the CPU. The SQLite run's output follows when both are done.
 test: $(BIN)/.installed chromium lint
-	$(BIN)/pytest -q
-	WAIHUBAO_TEST_DB=postgres WAIHUBAO_TEST_PG_URL=$(PG_URL) $(BIN)/pytest -q -m db
+	@$(BIN)/pytest -q -p no:cacheprovider > $(VENV)/sqlite-tests.log 2>&1 & lite=$$!; \
+	trap 'kill $$lite 2>/dev/null' INT TERM; \
+	echo "== PostgreSQL (the tests marked db), with the SQLite run beside it"; \
+	WAIHUBAO_TEST_DB=postgres WAIHUBAO_TEST_PG_URL=$(PG_URL) $(BIN)/pytest -q -m db; pg=$$?; \
+	wait $$lite; lite=$$?; echo "== SQLite (every test)"; cat $(VENV)/sqlite-tests.log; \
+	[ $$pg -eq 0 ] && [ $$lite -eq 0 ]
 	$(MAKE) bench-smoke
 
 bench-smoke: $(BIN)/.installed
