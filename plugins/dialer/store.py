@@ -11,6 +11,7 @@ from typing import Any
 
 import msgspec
 import structlog
+from piccolo.query.functions.aggregate import Sum
 
 from core import do_not_contact
 from core.db import write_tx
@@ -26,6 +27,7 @@ from plugins.dialer.engine import (
     load,
     new_state,
 )
+from plugins.dialer.engine import sims as simrules
 from plugins.dialer.tables import Call, Campaign, CampaignNumber, Device, DeviceSlot, EngineSnapshot, SimUsage
 
 log = structlog.get_logger("dialer.store")
@@ -48,9 +50,13 @@ class SlotSetup(msgspec.Struct, kw_only=True):
     limits: dict[str, Any] = {}
     enabled: bool = True
     blocked: bool = False
+    # What the SIM did already, in any campaign or direct call (the limits are the SIM's, not a campaign's)
     day_calls: int = 0
     day_connected: int = 0
     day_talk_s: float = 0.0
+    month_talk_s: float = 0.0  # since its month_reset_day
+    hour_dials: list[float] = []  # dial times within the last hour
+    last_dial_at: float | None = None
 
 
 class Setup(msgspec.Struct, kw_only=True):
@@ -77,7 +83,8 @@ def _json(value: Any) -> Any:
 
 
 async def slots_for(devices: list[dict[str, Any]], now: float, tz: str) -> list[SlotSetup]:
-    """The campaign's boxes and slots (all enabled boxes when none is chosen), with today's usage."""
+    """The campaign's boxes and slots (all enabled boxes when none is chosen), with what each SIM did today,
+    this month and in the last hour."""
     out: list[SlotSetup] = []
     today = dt.date.fromordinal(calendar.day_key(now, tz))
     ids = [d["device"] for d in devices]
@@ -88,13 +95,26 @@ async def slots_for(devices: list[dict[str, Any]], now: float, tz: str) -> list[
         for row in await DeviceSlot.select().where(DeviceSlot.device == dev["id"]).order_by(DeviceSlot.slot):
             if wanted.get(dev["id"]) and row["slot"] not in wanted[dev["id"]]:
                 continue
-            usage = await SimUsage.select().where((SimUsage.device == dev["id"]) & (SimUsage.slot == row["slot"])
-                                                  & (SimUsage.day == today)).first()
+            this_slot = (SimUsage.device == dev["id"]) & (SimUsage.slot == row["slot"])
+            usage = await SimUsage.select().where(this_slot & (SimUsage.day == today)).first()
+            limits = _json(row["limits"]) or {}
+            try:
+                reset_day = limits_for(row["carrier"], limits).month_reset_day
+            except ConfigError:
+                reset_day = 1
+            month = await SimUsage.select(Sum(SimUsage.talk_s)).where(
+                this_slot & (SimUsage.day >= calendar.month_start(now, tz, reset_day))).first()
+            dials = await Call.select(Call.dial_at).where(
+                (Call.device == dev["id"]) & (Call.slot == row["slot"]) & (Call.dial_at > ts(now - 3600))
+            ).order_by(Call.dial_at)
             out.append(SlotSetup(device_id=dev["id"], device=dev["name"], slot=row["slot"], carrier=row["carrier"],
-                                 limits=_json(row["limits"]) or {}, enabled=row["enabled"], blocked=row["blocked"],
+                                 limits=limits, enabled=row["enabled"], blocked=row["blocked"],
                                  day_calls=usage["calls"] if usage else 0,
                                  day_connected=usage["connected"] if usage else 0,
-                                 day_talk_s=usage["talk_s"] if usage else 0.0))
+                                 day_talk_s=usage["talk_s"] if usage else 0.0,
+                                 month_talk_s=float((month or {}).get("sum") or 0.0),
+                                 hour_dials=[r["dial_at"].timestamp() for r in dials],
+                                 last_dial_at=dials[-1]["dial_at"].timestamp() if dials else None))
     return out
 
 
@@ -132,18 +152,39 @@ async def campaign_setup(campaign_id: int, now: float) -> Setup:
 def state_from_setup(setup: Setup, now: float, boxes: set[str] | None = None) -> EngineState:
     """A fresh engine state (pure): only slots of `boxes` when given (the boxes this process holds)."""
     cfg = msgspec.convert({**setup.config, "mode": setup.mode, "prompt_s": setup.prompt_s}, CampaignConfig)
-    today = calendar.day_key(now, cfg.tz)
     sims = []
     for s in setup.slots:
         if boxes is not None and s.device not in boxes:
             continue
-        sim = SimState(key=f"{s.device}:{s.slot}", box=s.device, slot=s.slot, limits=limits_for(s.carrier, s.limits),
-                       enabled=s.enabled, blocked=s.blocked)
-        if s.day_calls or s.day_connected:
-            sim.day, sim.day_calls = today, s.day_calls
-            sim.day_connected, sim.day_talk_s = s.day_connected, s.day_talk_s
-        sims.append(sim)
-    return new_state(cfg, setup.numbers, sims, dnc=setup.dnc, history=setup.history)
+        sims.append(SimState(key=f"{s.device}:{s.slot}", box=s.device, slot=s.slot,
+                             limits=limits_for(s.carrier, s.limits), enabled=s.enabled, blocked=s.blocked))
+    state = new_state(cfg, setup.numbers, sims, dnc=setup.dnc, history=setup.history)
+    carry_usage(state, setup.slots, now)
+    return state
+
+
+SAME_DIAL_S = 2.0  # a dial in both the snapshot (when decided) and the database (when started)
+
+
+def carry_usage(state: EngineState, slots: list[SlotSetup], now: float) -> None:
+    """Bring into an engine state what its SIMs did elsewhere — other campaigns, direct calls, earlier days of
+    the month — as `slots` (read from the database) says (pure). Counters only go up: a snapshot that counted
+    a dial before its row was written keeps it, and a dial in both is counted once."""
+    tz = state.config.tz
+    for s in slots:
+        sim = state.sims.get(f"{s.device}:{s.slot}")
+        if sim is None:
+            continue
+        simrules.roll(sim, calendar.day_key(now, tz), calendar.month_key(now, tz, sim.limits.month_reset_day))
+        sim.day_calls = max(sim.day_calls, s.day_calls)
+        sim.day_connected = max(sim.day_connected, s.day_connected)
+        sim.day_talk_s = max(sim.day_talk_s, s.day_talk_s)
+        sim.month_talk_s = max(sim.month_talk_s, s.month_talk_s)
+        known = [t for t in sim.hour_dials if t > now - 3600]
+        others = [t for t in s.hour_dials if t > now - 3600 and all(abs(t - k) > SAME_DIAL_S for k in known)]
+        sim.hour_dials = sorted(known + others)
+        if s.last_dial_at is not None:
+            sim.last_dial_at = max(sim.last_dial_at or s.last_dial_at, s.last_dial_at)
 
 
 async def load_state(campaign_id: int) -> EngineState | None:

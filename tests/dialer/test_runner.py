@@ -136,3 +136,63 @@ async def test_killed_runner_resumes_without_redialing(make_user, actor_for, fil
     interrupted = [c for c in calls if c["cause"] == "interrupted"]
     assert [c["number"][3:] for c in interrupted] == ["13900000001"]
     assert all(c["end_at"] is not None for c in calls)
+
+
+async def _one_sim_with(dev: int, **limits) -> None:
+    """Only slot 1 of the box dials, with these limits."""
+    from plugins.dialer.tables import DeviceSlot
+
+    await DeviceSlot.update({DeviceSlot.enabled: False}).where((DeviceSlot.device == dev) & (DeviceSlot.slot != 1))
+    await DeviceSlot.update({DeviceSlot.limits: {"min_gap_s": 0, **limits}}).where(
+        (DeviceSlot.device == dev) & (DeviceSlot.slot == 1))
+
+
+async def _run(cid: int, sim, seconds: float, step: float = 5.0) -> CampaignRunner:
+    async with open_box(sim) as box, anyio.create_task_group() as tg:
+        runner = CampaignRunner(cid, {sim.name: box}, clock=sim.clock.now, tick=0.5)
+        tg.start_soon(runner.run)
+        await drive(runner, sim.clock, seconds, step=step)
+        tg.cancel_scope.cancel()
+    return runner
+
+
+async def test_a_sims_hourly_limit_counts_the_previous_campaigns_calls(make_user, actor_for, files_dir) -> None:
+    uid = await make_user("hourly")
+    actor = await actor_for(uid)
+    sim = make_sim()
+    sim.callees.add("1390000*", Callee.busy())
+    dev = await add_device(sim)
+    await _one_sim_with(dev, max_calls_per_hour=2)
+    rec = await add_recording(uid)
+    first = await campaigns.create(actor, CampaignIn(name="上午", numbers=NUMBERS[:2], recording_id=rec,
+                                                     devices=[DeviceSpec(device=dev)], config={**ALWAYS, "retry": {}}))
+    await campaigns.transition(actor, first.id, "start")
+    assert (await _run(first.id, sim, 300)).finished and len(sim.call_log) == 2
+    second = await campaigns.create(actor, CampaignIn(name="接着打", numbers=NUMBERS[2:4], recording_id=rec,
+                                                      devices=[DeviceSpec(device=dev)], config={**ALWAYS, "retry": {}}))
+    await campaigns.transition(actor, second.id, "start")
+    runner = await _run(second.id, sim, 1200, step=60)
+    assert len(sim.call_log) == 2 and "SIM" in runner.reason  # the SIM made its 2 calls this hour already
+    runner = await _run(second.id, sim, 3600, step=60)  # resumed from its snapshot, an hour later
+    assert runner.finished and len(sim.call_log) == 4
+
+
+async def test_a_sims_monthly_talk_limit_counts_earlier_days_and_campaigns(make_user, actor_for, files_dir) -> None:
+    import datetime as dt
+
+    from plugins.dialer.engine import calendar
+    from plugins.dialer.tables import SimUsage
+
+    uid = await make_user("monthly")
+    actor = await actor_for(uid)
+    sim = make_sim()
+    sim.callees.add("1390000*", Callee.busy())
+    dev = await add_device(sim)
+    await _one_sim_with(dev, max_talk_minutes_per_month=10)
+    today = calendar.local(sim.clock.now(), "Asia/Shanghai").date()
+    await SimUsage.insert(SimUsage(device=dev, slot=1, day=today - dt.timedelta(days=1 if today.day > 1 else 0),
+                                   calls=30, connected=12, talk_s=600.0))  # 10 minutes talked this month
+    rec = await add_recording(uid)
+    cid = await make_campaign(actor, sim, dev, rec)
+    runner = await _run(cid, sim, 600, step=60)
+    assert sim.call_log == [] and "SIM" in runner.reason

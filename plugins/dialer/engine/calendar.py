@@ -31,6 +31,12 @@ def month_key(now: float, tz: str, reset_day: int = 1) -> int:
     return months if d.day >= reset_day else months - 1
 
 
+def month_start(now: float, tz: str, reset_day: int = 1) -> dt.date:
+    """The first day of the month `month_key` counts `now` in."""
+    m = month_key(now, tz, reset_day)
+    return dt.date(m // 12, m % 12 + 1, reset_day)
+
+
 def is_working_day(day: dt.date, cfg: CampaignConfig) -> bool:
     """The campaign's own workdays/holidays first, then the public calendar (调休 included), then weekdays."""
     if day in cfg.workdays:
