@@ -142,7 +142,8 @@ def _console_text() -> dict[str, Any]:
         "agent": {k: _(v) for k, v in AGENT_STATES.items()},
         "line": {k: _(v) for k, v in LINE_STATES.items()},
         "listened": _("，已听 {s} 秒"), "seconds": _(" {s} 秒"),
-        "blocked": _("疑似封停"), "locked": _("冷却中"), "usable": _("可用"),
+        "blocked": _("疑似封停"), "locked": _("冷却中"), "usable": _("可用"), "slot": _("{box} 卡{slot}"),
+        "idle_sim": _("未在用（信号在切换到此卡时读取）"),
         "totals": _("已拨 {dials} · 接通 {answered} · 有效 {effective} · 放弃 {abandoned} · 销售 {agent}"),
     }
 

@@ -384,9 +384,16 @@ class CampaignRunner:
             n = state.numbers.get(ln.number or "")
             lines.append({"box": ln.box, "status": ln.status, "number": display(n.e164) if n else "",
                           "since": ln.dial_at, "answer_at": ln.answer_at,
-                          "listened": round(now - ln.answer_at, 1) if ln.answer_at else None, "sim": ln.sim})
-        sims = [{"key": s.key, "day_calls": s.day_calls, "max_day": s.limits.max_calls_per_day,
-                 "hour_calls": len(s.hour_dials), "max_hour": s.limits.max_calls_per_hour, "signal": s.signal,
+                          "listened": round(now - ln.answer_at, 1) if ln.answer_at else None, "sim": ln.sim,
+                          "slot": state.sims[ln.sim].slot if ln.sim in state.sims else None})
+        sims = [{"key": s.key, "box": s.box, "slot": s.slot,
+                 "day_calls": s.day_calls, "max_day": s.limits.max_calls_per_day,
+                 "hour_calls": len(s.hour_dials), "max_hour": s.limits.max_calls_per_hour,
+                 "connected": s.day_connected, "max_connected": s.limits.max_connected_per_day,
+                 "talk_min": round(s.day_talk_s / 60, 1), "max_talk_min": s.limits.max_talk_minutes_per_day,
+                 "month_talk_min": round(s.month_talk_s / 60, 1),
+                 "max_month_talk_min": s.limits.max_talk_minutes_per_month,
+                 "signal": s.signal, "dbm": -113 + 2 * s.signal if s.signal is not None and s.signal <= 31 else None,
                  "blocked": s.blocked, "locked": s.locked_manual or bool(s.locked_until and s.locked_until > now),
                  "reason": s.lock_reason} for s in state.sims.values()]
         upcoming = [display(state.numbers[n].e164) for n in state.queue if state.numbers[n].status == "pending"][:5]

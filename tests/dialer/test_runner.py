@@ -57,6 +57,11 @@ async def test_campaign_runs_to_the_end(make_user, actor_for, files_dir) -> None
     assert "139 0000 0002" in seen[0]["next"]  # the console shows numbers as people read them
     assert seen[0]["sims"][0]["signal"] == sim.cards[0].rssi  # read at the start, not only when it changes
     assert {ln["number"] for f in seen for ln in f["lines"]} >= {"139 0000 0001", "139 0000 0006"}
+    sims = seen[-1]["sims"]  # each SIM's use against its limits (None: no limit set)
+    assert sum(s["day_calls"] for s in sims) == 6 and sum(s["connected"] for s in sims) == 3
+    assert sum(s["talk_min"] for s in sims) == pytest.approx((45 + 2 + 20) / 60, abs=0.1)
+    assert {(s["max_day"], s["max_talk_min"]) for s in sims} == {(60, None)}
+    assert (sims[0]["box"], sims[0]["slot"], sims[0]["dbm"]) == (sim.name, 1, -113 + 2 * sim.cards[0].rssi)
     by_number = {c["number"][3:]: c for c in calls}
     first = by_number["13900000001"]
     assert first["answered"] and first["taken_over"] and first["effective"] and first["recording_file"]

@@ -17,14 +17,20 @@
       if (l.status === "prompt" && l.listened !== null) t += fill(T.listened, {s: Math.round(l.listened)});
       if (l.status === "talking" && l.answer_at) t += fill(T.seconds, {s: Math.round(f.now - l.answer_at)});
       if (l.status === "dialing") t += fill(T.seconds, {s: Math.round(f.now - l.since)});
-      lines.append(text("p", `${l.box} ${l.sim || ""} ${l.number || ""} — ${t}`));
+      const where = l.slot ? fill(T.slot, l) : l.box;
+      lines.append(text("p", `${where} ${l.number || ""} — ${t}`));
     }
     const next = document.getElementById("next"); next.replaceChildren(...f.next.map(n => text("li", n)));
     const sims = document.getElementById("sims"); sims.replaceChildren();
+    const of = (used, limit) => `${used} / ${limit ?? "∞"}`;  // usage against the SIM's limit (∞: none set)
     for (const s of f.sims) {
       const tr = document.createElement("tr");
-      tr.append(text("td", s.key), text("td", `${s.day_calls}/${s.max_day ?? "∞"}`), text("td", `${s.hour_calls}/${s.max_hour ?? "∞"}`),
-                text("td", s.signal ?? "—"), text("td", s.blocked ? T.blocked : (s.locked ? `${T.locked} ${s.reason}` : T.usable)));
+      const signal = text("td", s.signal === null ? "—" : (s.dbm === null ? `${s.signal}` : `${s.signal}（${s.dbm} dBm）`));
+      if (s.signal === null) signal.title = T.idle_sim;
+      tr.append(text("td", fill(T.slot, s)), text("td", of(s.day_calls, s.max_day)), text("td", of(s.hour_calls, s.max_hour)),
+                text("td", of(s.connected, s.max_connected)), text("td", of(s.talk_min, s.max_talk_min)),
+                text("td", of(s.month_talk_min, s.max_month_talk_min)), signal,
+                text("td", s.blocked ? T.blocked : (s.locked ? `${T.locked} ${s.reason}` : T.usable)));
       sims.append(tr);
     }
     const t = f.totals; document.getElementById("totals").textContent = fill(T.totals, {...t, agent: T.agent[f.agent] || f.agent});
