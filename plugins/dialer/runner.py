@@ -98,7 +98,7 @@ class CampaignRunner:
         if state is None:
             state = store.state_from_setup(setup, self.clock(), set(self.boxes))
         else:
-            store.carry_usage(state, setup.slots, self.clock())  # the SIMs may have dialed for others meanwhile
+            store.carry_usage(state, setup, self.clock())  # the SIMs may have dialed for others meanwhile
             inputs += await self._recover(state)
         self.state = state
         if state.status == "paused" and setup.status == "running":

@@ -74,6 +74,7 @@ class Setup(msgspec.Struct, kw_only=True):
     dnc: list[str] = []
     history: dict[str, list[float]] = {}
     slots: list[SlotSetup] = []
+    owner_day_calls: int = 0  # calls the owner made today, any campaign or direct (the daily cap is theirs)
 
 
 def _json(value: Any) -> Any:
@@ -143,10 +144,13 @@ async def campaign_setup(campaign_id: int, now: float) -> Setup:
     for times in history.values():
         times.sort()
     tz = config.get("tz", "Asia/Shanghai")
+    midnight = calendar.local(now, tz).replace(hour=0, minute=0, second=0, microsecond=0)
+    owner_day_calls = await Call.count().where(
+        (Call.user == campaign["owner"]) & (Call.dial_at >= midnight)) if campaign["owner"] is not None else 0
     return Setup(campaign_id=campaign_id, status=campaign["status"], owner=campaign["owner"],
                  department=campaign["department"], mode=campaign["mode"], config=config, prompt_file=prompt_file,
                  prompt_s=prompt_s, numbers=[(str(r["id"]), r["e164"]) for r in rows], dnc=dnc, history=history,
-                 slots=await slots_for(_json(campaign["devices"]) or [], now, tz))
+                 slots=await slots_for(_json(campaign["devices"]) or [], now, tz), owner_day_calls=owner_day_calls)
 
 
 def state_from_setup(setup: Setup, now: float, boxes: set[str] | None = None) -> EngineState:
@@ -159,23 +163,27 @@ def state_from_setup(setup: Setup, now: float, boxes: set[str] | None = None) ->
         sims.append(SimState(key=f"{s.device}:{s.slot}", box=s.device, slot=s.slot,
                              limits=limits_for(s.carrier, s.limits), enabled=s.enabled, blocked=s.blocked))
     state = new_state(cfg, setup.numbers, sims, dnc=setup.dnc, history=setup.history)
-    carry_usage(state, setup.slots, now)
+    carry_usage(state, setup, now)
     return state
 
 
 SAME_DIAL_S = 2.0  # a dial in both the snapshot (when decided) and the database (when started)
 
 
-def carry_usage(state: EngineState, slots: list[SlotSetup], now: float) -> None:
-    """Bring into an engine state what its SIMs did elsewhere — other campaigns, direct calls, earlier days of
-    the month — as `slots` (read from the database) says (pure). Counters only go up: a snapshot that counted
-    a dial before its row was written keeps it, and a dial in both is counted once."""
+def carry_usage(state: EngineState, setup: Setup, now: float) -> None:
+    """Bring into an engine state what its SIMs and its salesperson did elsewhere — other campaigns, direct
+    calls, earlier days of the month — as `setup` (read from the database) says (pure). Counters only go up:
+    a snapshot that counted a dial before its row was written keeps it, and a dial in both is counted once."""
     tz = state.config.tz
-    for s in slots:
+    today = calendar.day_key(now, tz)
+    if state.user_day != today:
+        state.user_day, state.user_day_calls = today, 0
+    state.user_day_calls = max(state.user_day_calls, setup.owner_day_calls)
+    for s in setup.slots:
         sim = state.sims.get(f"{s.device}:{s.slot}")
         if sim is None:
             continue
-        simrules.roll(sim, calendar.day_key(now, tz), calendar.month_key(now, tz, sim.limits.month_reset_day))
+        simrules.roll(sim, today, calendar.month_key(now, tz, sim.limits.month_reset_day))
         sim.day_calls = max(sim.day_calls, s.day_calls)
         sim.day_connected = max(sim.day_connected, s.day_connected)
         sim.day_talk_s = max(sim.day_talk_s, s.day_talk_s)

@@ -201,3 +201,22 @@ async def test_a_sims_monthly_talk_limit_counts_earlier_days_and_campaigns(make_
     cid = await make_campaign(actor, sim, dev, rec)
     runner = await _run(cid, sim, 600, step=60)
     assert sim.call_log == [] and "SIM" in runner.reason
+
+
+async def test_a_salespersons_daily_cap_counts_every_call_they_made_today(make_user, actor_for, files_dir) -> None:
+    uid = await make_user("capped")
+    actor = await actor_for(uid)
+    sim = make_sim()
+    sim.callees.add("1390000*", Callee.busy())
+    dev = await add_device(sim)
+    rec = await add_recording(uid)
+    config = {**ALWAYS, "retry": {}, "user_max_per_day": 3}
+    first = await campaigns.create(actor, CampaignIn(name="上午", numbers=NUMBERS[:2], recording_id=rec,
+                                                     devices=[DeviceSpec(device=dev)], config=config))
+    await campaigns.transition(actor, first.id, "start")
+    assert (await _run(first.id, sim, 300)).finished and len(sim.call_log) == 2
+    second = await campaigns.create(actor, CampaignIn(name="下午", numbers=NUMBERS[2:], recording_id=rec,
+                                                      devices=[DeviceSpec(device=dev)], config=config))
+    await campaigns.transition(actor, second.id, "start")
+    await _run(second.id, sim, 600, step=60)
+    assert len(sim.call_log) == 3  # 2 in the morning + 1: the salesperson's cap is per day, not per campaign
