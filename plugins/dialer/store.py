@@ -170,6 +170,12 @@ def state_from_setup(setup: Setup, now: float, boxes: set[str] | None = None) ->
 SAME_DIAL_S = 2.0  # a dial in both the snapshot (when decided) and the database (when started)
 
 
+def _merged(known: list[float], seen: list[float], since: float) -> list[float]:
+    """Dial times after `since` from both lists, a dial found in both counted once."""
+    ours = [t for t in known if t > since]
+    return sorted(ours + [t for t in seen if t > since and all(abs(t - k) > SAME_DIAL_S for k in ours)])
+
+
 def carry_usage(state: EngineState, setup: Setup, now: float) -> None:
     """Bring into an engine state what its SIMs and its salesperson did elsewhere — other campaigns, direct
     calls, earlier days of the month — as `setup` (read from the database) says (pure). Counters only go up:
@@ -179,6 +185,9 @@ def carry_usage(state: EngineState, setup: Setup, now: float) -> None:
     if state.user_day != today:
         state.user_day, state.user_day_calls = today, 0
     state.user_day_calls = max(state.user_day_calls, setup.owner_day_calls)
+    for e164, times in setup.history.items():  # the per-callee caps count every campaign's calls
+        known = state.callee_dials.setdefault(e164, [])
+        known[:] = _merged(known, times, now - 86400)
     for s in setup.slots:
         sim = state.sims.get(f"{s.device}:{s.slot}")
         if sim is None:
@@ -188,9 +197,7 @@ def carry_usage(state: EngineState, setup: Setup, now: float) -> None:
         sim.day_connected = max(sim.day_connected, s.day_connected)
         sim.day_talk_s = max(sim.day_talk_s, s.day_talk_s)
         sim.month_talk_s = max(sim.month_talk_s, s.month_talk_s)
-        known = [t for t in sim.hour_dials if t > now - 3600]
-        others = [t for t in s.hour_dials if t > now - 3600 and all(abs(t - k) > SAME_DIAL_S for k in known)]
-        sim.hour_dials = sorted(known + others)
+        sim.hour_dials = _merged(sim.hour_dials, s.hour_dials, now - 3600)
         if s.last_dial_at is not None:
             sim.last_dial_at = max(sim.last_dial_at or s.last_dial_at, s.last_dial_at)
 

@@ -220,3 +220,31 @@ async def test_a_salespersons_daily_cap_counts_every_call_they_made_today(make_u
     await campaigns.transition(actor, second.id, "start")
     await _run(second.id, sim, 600, step=60)
     assert len(sim.call_log) == 3  # 2 in the morning + 1: the salesperson's cap is per day, not per campaign
+
+
+async def test_a_resumed_campaign_counts_calls_made_to_its_numbers_while_it_was_down(make_user, actor_for,
+                                                                                     files_dir) -> None:
+    import datetime as dt
+
+    uid = await make_user("resumer")
+    actor = await actor_for(uid)
+    sim = make_sim()
+    sim.callees.add("1390000*", Callee.busy())
+    dev = await add_device(sim)
+    rec = await add_recording(uid)
+    cid = await make_campaign(actor, sim, dev, rec)
+    async with open_box(sim) as box, anyio.create_task_group() as tg:
+        runner = CampaignRunner(cid, {sim.name: box}, clock=sim.clock.now, tick=0.5)
+        tg.start_soon(runner.run)
+        await drive(runner, sim.clock, 60, step=1.0, stop_when=lambda: bool(sim.call_log) and all(
+            r.ended_at is not None for r in sim.call_log))
+        tg.cancel_scope.cancel()  # the process stops after the first call; its engine state is stored
+    assert [r.number for r in sim.call_log] == ["13900000001"]
+    at = dt.datetime.fromtimestamp(sim.clock.now(), dt.UTC)
+    for k in range(2):  # meanwhile another campaign calls 139 0000 0002 twice today (the per-day cap is 2)
+        await Call.insert(Call(attempt_key=f"other:{k}", number="+8613900000002", user=uid, dial_at=at, end_at=at,
+                               cause="busy", created_at=at))
+    sim.advance(60)
+    runner = await _run(cid, sim, 600, step=60)
+    assert sorted(r.number for r in sim.call_log) == sorted(n for n in NUMBERS if n != "13900000002")
+    assert not runner.finished  # 139 0000 0002 waits for tomorrow
