@@ -171,9 +171,15 @@ SAME_DIAL_S = 2.0  # a dial in both the snapshot (when decided) and the database
 
 
 def _merged(known: list[float], seen: list[float], since: float) -> list[float]:
-    """Dial times after `since` from both lists, a dial found in both counted once."""
-    ours = [t for t in known if t > since]
-    return sorted(ours + [t for t in seen if t > since and all(abs(t - k) > SAME_DIAL_S for k in ours)])
+    """Dial times after `since` from both lists; a dial found in both (within SAME_DIAL_S, each time matched
+    at most once) is counted once, so the result never has fewer dials than either list."""
+    ours = sorted(t for t in known if t > since)
+    others = sorted(t for t in seen if t > since)
+    for t in ours:
+        near = min(others, key=lambda u: abs(u - t), default=None)
+        if near is not None and abs(near - t) <= SAME_DIAL_S:
+            others.remove(near)
+    return sorted(ours + others)
 
 
 def carry_usage(state: EngineState, setup: Setup, now: float) -> None:

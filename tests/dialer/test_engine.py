@@ -214,3 +214,22 @@ def test_invariants(cfg: CampaignConfig, lim: SimLimits, boxes: int, slots: int,
             assert num.attempts >= 1
         assert num.attempts <= max(r.max_attempts for r in cfg.retry.values())
     assert t.effective <= t.answered
+
+
+times_st = st.lists(st.floats(0, 7200, allow_nan=False), max_size=12)
+
+
+@given(ours=times_st, seen=times_st)
+def test_usage_carried_from_the_database_never_undercounts(ours: list[float], seen: list[float]) -> None:
+    """A snapshot's dial times merged with the database's: never fewer dials than either says, every dial the
+    snapshot counted kept, and a dial in both (within 2 s) counted once."""
+    from plugins.dialer.store import SAME_DIAL_S, _merged
+
+    since = 3600.0
+    out = _merged(ours, seen, since)
+    recent_ours, recent_seen = [t for t in ours if t > since], [t for t in seen if t > since]
+    assert len(out) >= max(len(recent_ours), len(recent_seen))
+    assert all(out.count(t) >= recent_ours.count(t) for t in recent_ours)
+    assert len(out) <= len(recent_ours) + len(recent_seen) and out == sorted(out)
+    far = [t for t in recent_seen if all(abs(t - k) > SAME_DIAL_S for k in recent_ours)]
+    assert len(out) >= len(recent_ours) + len(far)
