@@ -40,6 +40,18 @@ from core.licence import (  # noqa: E402  (the environment above must be set fir
     issue_licence,
 )
 
+# Browser waits: `make test` runs the SQLite and PostgreSQL suites side by side on 2 cores, and under that
+# load a page can take longer to answer than Playwright's 5 s default for assertions.
+BROWSER_WAIT_MS = 20_000
+try:
+    from playwright.async_api import expect as _async_expect
+    from playwright.sync_api import expect as _sync_expect
+except ImportError:  # pragma: no cover - playwright is a test dependency
+    pass
+else:
+    _async_expect.set_options(timeout=BROWSER_WAIT_MS)
+    _sync_expect.set_options(timeout=BROWSER_WAIT_MS)
+
 _pem, _public_line = generate_keypair("test")
 (TMP / "trusted-keys.txt").write_text(_public_line + "\n")
 (TMP / "test-key.pem").write_bytes(_pem)

@@ -12,7 +12,7 @@ import pytest
 from core.customers.records import create_customer
 from core.customers.schemas import CustomerIn
 from drivers.ev_fwt785.simulator.audio import tone_wav
-from tests.conftest import TEST_PASSWORD
+from tests.conftest import BROWSER_WAIT_MS, TEST_PASSWORD
 from tests.e2e import conftest as e2e
 from tests.e2e.conftest import live_server, page, sign_in  # noqa: F401  (fixtures)
 
@@ -60,7 +60,7 @@ async def test_campaign_take_over_disposition_and_recording(page, make_user, act
 
     await page.wait_for_selector("#lines >> text=放音中", timeout=30_000)
     await page.click("#takeover")
-    await page.wait_for_selector("#lines >> text=通话中", timeout=10_000)
+    await page.wait_for_selector("#lines >> text=通话中")
     await page.wait_for_selector("#totals >> text=销售 整理中", timeout=40_000)  # the call is over
 
     await page.goto(console_url)
@@ -96,7 +96,7 @@ async def test_record_prompt_in_the_browser_with_a_fake_microphone(live_server, 
         context = await browser.new_context(base_url=live_server, locale="zh-CN")
         await context.grant_permissions(["microphone"])
         page = await context.new_page()
-        page.set_default_timeout(10_000)
+        page.set_default_timeout(BROWSER_WAIT_MS)
         errors: list[str] = []
         page.on("pageerror", lambda exc: errors.append(str(exc)))
         page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)

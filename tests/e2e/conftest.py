@@ -18,6 +18,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import BROWSER_WAIT_MS
+
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
@@ -90,7 +92,7 @@ async def page(live_server) -> AsyncIterator[object]:
         browser = await pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
         context = await browser.new_context(base_url=live_server, locale="zh-CN")
         page = await context.new_page()
-        page.set_default_timeout(10_000)
+        page.set_default_timeout(BROWSER_WAIT_MS)
         try:
             yield page
         finally:
