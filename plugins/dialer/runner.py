@@ -42,6 +42,17 @@ class LineCall(msgspec.Struct, kw_only=True):
     recording: bool = False
 
 
+# The engine's reasons for waiting that a user should read: (中文, English).
+WAITING = {
+    "window": ("不在外呼时段", "outside calling hours"),
+    "sims_limited": ("SIM 卡均已达到限额或不可用", "every SIM is at a limit or unusable"),
+    "user_day_limit": ("今日外呼已达上限", "today's call cap is reached"),
+    "waiting_retry": ("剩余号码在等待重拨间隔或每个号码的呼叫上限",
+                      "the remaining numbers wait for a retry or a per-number cap"),
+}
+RETRY_WAIT_SAID_S = 60.0  # a shorter wait for a retry is ordinary pacing, not worth a status change
+
+
 class CampaignRunner:
     def __init__(self, campaign_id: int, boxes: dict[str, Box], *, clock: Callable[[], float] = time.time,
                  hub: Hub = HUB, tick: float = 0.25, sink: Sink | None = None) -> None:
@@ -194,20 +205,23 @@ class CampaignRunner:
             self.waiting = False
 
     async def _status_reason(self, state: EngineState, reason: str) -> None:
-        text = self._window_text(state.config.tz) if reason == "window" else {
-            "sims_limited": "SIM 卡均已达到限额或不可用 / every SIM is at a limit or unusable",
-            "paused": "已暂停 / paused"}.get(reason, "")
+        text = self._waiting_text(state.config.tz, reason)
         if text != self.reason:
             self.reason = text
             status = "paused" if reason == "paused" else ("waiting" if text else "running")
             await self.sink.set_status(self.campaign_id, status, text)
 
-    def _window_text(self, tz: str) -> str:
+    def _waiting_text(self, tz: str, reason: str) -> str:
+        """Why nothing is dialed and until when, for 外呼管理 and the console ("" while it simply works)."""
+        if reason == "paused":
+            return "已暂停 / paused"
+        what = WAITING.get(reason)
+        if what is None or (reason == "waiting_retry" and self.wake_at - self.clock() < RETRY_WAIT_SAID_S):
+            return ""
         if not math.isfinite(self.wake_at):
-            return "不在外呼时段，等待中 / outside calling hours, waiting"
+            return f"{what[0]}，等待中 / {what[1]}, waiting"
         at = local(self.wake_at, tz)
-        return (f"不在外呼时段，{at:%m月%d日 %H:%M} 起继续外呼 / outside calling hours, "
-                f"calling again from {at:%Y-%m-%d %H:%M}")
+        return f"{what[0]}，{at:%m月%d日 %H:%M} 起继续外呼 / {what[1]}, calling again from {at:%Y-%m-%d %H:%M}"
 
     # ------------------------------------------------------------ driver events → engine inputs
 

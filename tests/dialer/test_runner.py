@@ -218,8 +218,9 @@ async def test_a_salespersons_daily_cap_counts_every_call_they_made_today(make_u
     second = await campaigns.create(actor, CampaignIn(name="下午", numbers=NUMBERS[2:], recording_id=rec,
                                                       devices=[DeviceSpec(device=dev)], config=config))
     await campaigns.transition(actor, second.id, "start")
-    await _run(second.id, sim, 600, step=60)
+    runner = await _run(second.id, sim, 600, step=60)
     assert len(sim.call_log) == 3  # 2 in the morning + 1: the salesperson's cap is per day, not per campaign
+    assert runner.reason.startswith("今日外呼已达上限，01月02日 00:00 起继续外呼")  # said, not a silent 进行中
 
 
 async def test_a_resumed_campaign_counts_calls_made_to_its_numbers_while_it_was_down(make_user, actor_for,
@@ -247,4 +248,4 @@ async def test_a_resumed_campaign_counts_calls_made_to_its_numbers_while_it_was_
     sim.advance(60)
     runner = await _run(cid, sim, 600, step=60)
     assert sorted(r.number for r in sim.call_log) == sorted(n for n in NUMBERS if n != "13900000002")
-    assert not runner.finished  # 139 0000 0002 waits for tomorrow
+    assert not runner.finished and "01月02日 00:00 起继续外呼" in runner.reason  # 139 0000 0002 waits for tomorrow
