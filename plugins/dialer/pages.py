@@ -203,7 +203,17 @@ async def dial_page(request: Request, number: FromQuery[str] = "", customer_id: 
     actor = actor_of(request)
     recs = await recordings.list_recordings(actor) if actor.can("dialer:recordings") else []
     return page("dialer/dial.html", request, devices=await api.devices_out(), recordings=recs, number=number,
-                customer_id=customer_id)
+                customer_id=customer_id, call_types=CALL_TYPES, dial_text=_dial_text())
+
+
+CALL_TYPES = ["业务联系", "回访", "售后", "其他"]  # stored in Chinese (拨打记录's 类型), shown in the page's language
+
+
+def _dial_text() -> dict[str, Any]:
+    """The dial pad script's words, in the page's language: the call's progress, not driver event names."""
+    return {"dialing": _("拨号中… #{id}"), "hungup": _("已挂断"),
+            "events": {"CallDialing": _("拨号中…"), "CallAlerting": _("振铃中…"), "CallAnswered": _("已接通，通话中"),
+                       "CallEnded": _("通话结束"), "PromptFinished": _("去电放音结束")}}
 
 
 DIMS = {"user": "按人员", "department": "按部门", "campaign": "按任务", "sim": "按 SIM", "day": "按日", "week": "按周",

@@ -166,6 +166,10 @@ async def test_call_records_speak_the_users_language(make_user, client_for, file
         await c.get("/lang/en")
         page = (await c.get("/dialer/calls")).text
         assert "no answer" in page and "Answered" in page and "已接" not in page
+        assert "Business contact" in page and "业务联系" not in page  # the call type, stored in Chinese
+        pad = (await c.get("/dialer/dial")).text
+        assert '<option value="业务联系">Business contact</option>' in pad
+        assert "Ringing" in pad and "CallAlerting" in pad  # the call's progress in words, not event names
 
 
 async def test_campaign_form_sets_calling_windows_and_public_holidays(make_user, client_for, files_dir):
