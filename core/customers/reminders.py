@@ -16,6 +16,7 @@ from core.hooktypes import Reminder
 from core.host import SHANGHAI
 from core.perms.actor import Actor
 from core.perms.scope import where_all
+from core.web.i18n import gettext as _
 
 
 def _local_day_start(day: dt.date) -> dt.datetime:
@@ -129,7 +130,7 @@ async def reminders_for(actor: Actor, today: dt.date) -> list[Reminder]:
         ),
         Reminder(
             key="customers.not_contacted",
-            label=f"超过 {settings.warn_days} 天未联系的客户",
+            label=_("超过 %(days)s 天未联系的客户") % {"days": settings.warn_days},
             count=await count_not_contacted(actor, settings.warn_days),
             href="/customers/warnings",
             severity="warning",

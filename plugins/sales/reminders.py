@@ -6,6 +6,7 @@ import datetime as dt
 
 from core.hooktypes import Reminder
 from core.perms.actor import Actor
+from core.web.i18n import gettext as _
 from plugins.sales import access
 from plugins.sales.needs import CLOSED_STATES
 from plugins.sales.performance import figures
@@ -25,7 +26,8 @@ async def reminders_for(actor: Actor, today: dt.date) -> list[Reminder]:
             & (Opportunity.expected_close <= today + dt.timedelta(days=settings.close_warn_days)))
         past = await Opportunity.count().where(mine_open & (Opportunity.expected_close < today))
         out += [
-            Reminder(key="sales.close_soon", label=f"{settings.close_warn_days} 天内预计成交的销售机会", count=soon,
+            Reminder(key="sales.close_soon", count=soon,
+                     label=_("%(days)s 天内预计成交的销售机会") % {"days": settings.close_warn_days},
                      href=f"/sales/opportunities?view=mine&outcome=open&close_from={today}"
                      f"&close_to={today + dt.timedelta(days=settings.close_warn_days)}", severity="warning"),
             Reminder(key="sales.close_past", label="已过预计成交日期的销售机会", count=past,

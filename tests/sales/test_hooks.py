@@ -65,6 +65,10 @@ async def test_reminders_and_performance_for_user_and_their_people(make_user, ma
         assert "¥1,000.50" in got["sales.performance.this_week"]["label"]
         r = await c.get(got["sales.close_past"]["href"])
         assert r.status_code == 200 and "已过期" in r.text and "快到期" not in r.text
+        assert "天内预计成交的销售机会" in got["sales.close_soon"]["label"]
+        await c.get("/lang/en")
+        page = (await c.get("/reminders")).text
+        assert "Opportunities expected to close within" in page and "Customers not contacted for over" in page
     figures = {p.key: p for p in await performance.figures(await actor_for(boss), today)}
     week = figures["this_week"]
     assert (week.total.won, week.total.new_opportunities, week.total.followups) == (1, 2, 1)
