@@ -11,7 +11,6 @@ from typing import Any
 
 import msgspec
 import structlog
-from piccolo.query.functions.aggregate import Sum
 
 from core import do_not_contact
 from core.db import write_tx
@@ -85,7 +84,7 @@ def _json(value: Any) -> Any:
 
 async def slots_for(devices: list[dict[str, Any]], now: float, tz: str) -> list[SlotSetup]:
     """The campaign's boxes and slots (all enabled boxes when none is chosen), with what each SIM did today,
-    this month and in the last hour."""
+    this month and in the last hour (three queries per box)."""
     out: list[SlotSetup] = []
     today = dt.date.fromordinal(calendar.day_key(now, tz))
     ids = [d["device"] for d in devices]
@@ -93,30 +92,32 @@ async def slots_for(devices: list[dict[str, Any]], now: float, tz: str) -> list[
     rows = await (q.where(Device.id.is_in(ids)) if ids else q).order_by(Device.id)
     wanted = {d["device"]: set(d.get("slots") or []) for d in devices}
     for dev in rows:
-        for row in await DeviceSlot.select().where(DeviceSlot.device == dev["id"]).order_by(DeviceSlot.slot):
-            if wanted.get(dev["id"]) and row["slot"] not in wanted[dev["id"]]:
-                continue
-            this_slot = (SimUsage.device == dev["id"]) & (SimUsage.slot == row["slot"])
-            usage = await SimUsage.select().where(this_slot & (SimUsage.day == today)).first()
-            limits = _json(row["limits"]) or {}
-            try:
-                reset_day = limits_for(row["carrier"], limits).month_reset_day
-            except ConfigError:
-                reset_day = 1
-            month = await SimUsage.select(Sum(SimUsage.talk_s)).where(
-                this_slot & (SimUsage.day >= calendar.month_start(now, tz, reset_day))).first()
-            dials = await Call.select(Call.dial_at).where(
-                (Call.device == dev["id"]) & (Call.slot == row["slot"]) & (Call.dial_at > ts(now - 3600))
-            ).order_by(Call.dial_at)
+        slots = [r for r in await DeviceSlot.select().where(DeviceSlot.device == dev["id"]).order_by(DeviceSlot.slot)
+                 if not wanted.get(dev["id"]) or r["slot"] in wanted[dev["id"]]]
+        month_from = {r["slot"]: calendar.month_start(now, tz, _reset_day(r)) for r in slots}
+        usage = await SimUsage.select().where(
+            (SimUsage.device == dev["id"]) & (SimUsage.day >= min(month_from.values(), default=today)))
+        dials = await Call.select(Call.slot, Call.dial_at).where(
+            (Call.device == dev["id"]) & (Call.dial_at > ts(now - 3600))).order_by(Call.dial_at)
+        for row in slots:
+            days = [u for u in usage if u["slot"] == row["slot"] and u["day"] >= month_from[row["slot"]]]
+            on_day = next((u for u in days if u["day"] == today), None)
+            times = [d["dial_at"].timestamp() for d in dials if d["slot"] == row["slot"]]
             out.append(SlotSetup(device_id=dev["id"], device=dev["name"], slot=row["slot"], carrier=row["carrier"],
-                                 limits=limits, enabled=row["enabled"], blocked=row["blocked"],
-                                 day_calls=usage["calls"] if usage else 0,
-                                 day_connected=usage["connected"] if usage else 0,
-                                 day_talk_s=usage["talk_s"] if usage else 0.0,
-                                 month_talk_s=float((month or {}).get("sum") or 0.0),
-                                 hour_dials=[r["dial_at"].timestamp() for r in dials],
-                                 last_dial_at=dials[-1]["dial_at"].timestamp() if dials else None))
+                                 limits=_json(row["limits"]) or {}, enabled=row["enabled"], blocked=row["blocked"],
+                                 day_calls=on_day["calls"] if on_day else 0,
+                                 day_connected=on_day["connected"] if on_day else 0,
+                                 day_talk_s=on_day["talk_s"] if on_day else 0.0,
+                                 month_talk_s=float(sum(u["talk_s"] for u in days)),
+                                 hour_dials=times, last_dial_at=times[-1] if times else None))
     return out
+
+
+def _reset_day(slot_row: dict[str, Any]) -> int:
+    try:
+        return limits_for(slot_row["carrier"], _json(slot_row["limits"]) or {}).month_reset_day
+    except ConfigError:
+        return 1
 
 
 async def campaign_setup(campaign_id: int, now: float) -> Setup:
@@ -144,9 +145,9 @@ async def campaign_setup(campaign_id: int, now: float) -> Setup:
     for times in history.values():
         times.sort()
     tz = config.get("tz", "Asia/Shanghai")
-    midnight = calendar.local(now, tz).replace(hour=0, minute=0, second=0, microsecond=0)
     owner_day_calls = await Call.count().where(
-        (Call.user == campaign["owner"]) & (Call.dial_at >= midnight)) if campaign["owner"] is not None else 0
+        (Call.user == campaign["owner"]) & (Call.dial_at >= ts(calendar.day_start(now, tz)))
+    ) if campaign["owner"] is not None else 0
     return Setup(campaign_id=campaign_id, status=campaign["status"], owner=campaign["owner"],
                  department=campaign["department"], mode=campaign["mode"], config=config, prompt_file=prompt_file,
                  prompt_s=prompt_s, numbers=[(str(r["id"]), r["e164"]) for r in rows], dnc=dnc, history=history,

@@ -24,6 +24,11 @@ def day_key(now: float, tz: str) -> int:
     return local(now, tz).date().toordinal()
 
 
+def day_start(now: float, tz: str) -> float:
+    """Local midnight of the day `now` falls on."""
+    return local(now, tz).replace(hour=0, minute=0, second=0, microsecond=0).timestamp()
+
+
 def month_key(now: float, tz: str, reset_day: int = 1) -> int:
     """Months counted from the reset day: with reset day 15, Jan 15..Feb 14 is one month."""
     d = local(now, tz).date()

@@ -218,7 +218,7 @@ def decide(st: EngineState, now: float, out: list[i.AnyAction]) -> None:
     today = calendar.day_key(now, cfg.tz)
     if st.user_day != today:
         st.user_day, st.user_day_calls = today, 0
-    day_start = calendar.local(now, cfg.tz).replace(hour=0, minute=0, second=0, microsecond=0).timestamp()
+    day_start = calendar.day_start(now, cfg.tz)
     reason = ""
     for line in st.lines.values():
         if line.status != "idle":
