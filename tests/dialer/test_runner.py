@@ -28,12 +28,20 @@ def script(sim) -> None:
     sim.callees.add("13900000006", Callee.answers(3, hangup_after=20, ring_after=1))
 
 
-async def make_campaign(actor, sim, dev: int, rec: int, **config) -> int:
-    data = CampaignIn(name="测试外呼", numbers=NUMBERS, recording_id=rec, devices=[DeviceSpec(device=dev)],
+async def make_campaign(actor, sim, dev: int, rec: int, *, numbers: list[str] = NUMBERS, **config) -> int:
+    data = CampaignIn(name="测试外呼", numbers=numbers, recording_id=rec, devices=[DeviceSpec(device=dev)],
                       config={**ALWAYS, "ring_timeout_s": 20, "retry": {}, **config})
     out = await campaigns.create(actor, data)
     await campaigns.transition(actor, out.id, "start")
     return out.id
+
+
+async def busy_caller(make_user, actor_for, name: str):
+    """A salesperson, a recording and a simulated box where every 139 0000 number is busy."""
+    uid = await make_user(name)
+    sim = make_sim()
+    sim.callees.add("1390000*", Callee.busy())
+    return uid, await actor_for(uid), sim, await add_device(sim), await add_recording(uid)
 
 
 async def test_campaign_runs_to_the_end(make_user, actor_for, files_dir) -> None:
@@ -79,15 +87,10 @@ async def test_campaign_runs_to_the_end(make_user, actor_for, files_dir) -> None
 
 
 async def test_console_shows_each_rotated_sims_own_signal(make_user, actor_for, files_dir) -> None:
-    uid = await make_user("rotator")
-    actor = await actor_for(uid)
-    sim = make_sim()
-    sim.callees.add("1390000*", Callee.busy())
+    uid, actor, sim, dev, rec = await busy_caller(make_user, actor_for, "rotator")
     for card in sim.cards:
         if card is not None:
             card.rssi = 20  # the same level on every SIM: no unsolicited report after a switch
-    dev = await add_device(sim)
-    rec = await add_recording(uid)
     cid = await make_campaign(actor, sim, dev, rec, rotation="least_used_today")
     hub = Hub()
     frames = hub.subscribe(uid)
@@ -162,23 +165,14 @@ async def _run(cid: int, sim, seconds: float, step: float = 5.0) -> CampaignRunn
 
 
 async def test_a_sims_hourly_limit_counts_the_previous_campaigns_calls(make_user, actor_for, files_dir) -> None:
-    uid = await make_user("hourly")
-    actor = await actor_for(uid)
-    sim = make_sim()
-    sim.callees.add("1390000*", Callee.busy())
-    dev = await add_device(sim)
+    _, actor, sim, dev, rec = await busy_caller(make_user, actor_for, "hourly")
     await _one_sim_with(dev, max_calls_per_hour=2)
-    rec = await add_recording(uid)
-    first = await campaigns.create(actor, CampaignIn(name="上午", numbers=NUMBERS[:2], recording_id=rec,
-                                                     devices=[DeviceSpec(device=dev)], config={**ALWAYS, "retry": {}}))
-    await campaigns.transition(actor, first.id, "start")
-    assert (await _run(first.id, sim, 300)).finished and len(sim.call_log) == 2
-    second = await campaigns.create(actor, CampaignIn(name="接着打", numbers=NUMBERS[2:4], recording_id=rec,
-                                                      devices=[DeviceSpec(device=dev)], config={**ALWAYS, "retry": {}}))
-    await campaigns.transition(actor, second.id, "start")
-    runner = await _run(second.id, sim, 1200, step=60)
+    first = await make_campaign(actor, sim, dev, rec, numbers=NUMBERS[:2])
+    assert (await _run(first, sim, 300)).finished and len(sim.call_log) == 2
+    second = await make_campaign(actor, sim, dev, rec, numbers=NUMBERS[2:4])
+    runner = await _run(second, sim, 1200, step=60)
     assert len(sim.call_log) == 2 and "SIM" in runner.reason  # the SIM made its 2 calls this hour already
-    runner = await _run(second.id, sim, 3600, step=60)  # resumed from its snapshot, an hour later
+    runner = await _run(second, sim, 3600, step=60)  # resumed from its snapshot, an hour later
     assert runner.finished and len(sim.call_log) == 4
 
 
@@ -188,37 +182,22 @@ async def test_a_sims_monthly_talk_limit_counts_earlier_days_and_campaigns(make_
     from plugins.dialer.engine import calendar
     from plugins.dialer.tables import SimUsage
 
-    uid = await make_user("monthly")
-    actor = await actor_for(uid)
-    sim = make_sim()
-    sim.callees.add("1390000*", Callee.busy())
-    dev = await add_device(sim)
+    _, actor, sim, dev, rec = await busy_caller(make_user, actor_for, "monthly")
     await _one_sim_with(dev, max_talk_minutes_per_month=10)
     today = calendar.local(sim.clock.now(), "Asia/Shanghai").date()
     await SimUsage.insert(SimUsage(device=dev, slot=1, day=today - dt.timedelta(days=1 if today.day > 1 else 0),
                                    calls=30, connected=12, talk_s=600.0))  # 10 minutes talked this month
-    rec = await add_recording(uid)
     cid = await make_campaign(actor, sim, dev, rec)
     runner = await _run(cid, sim, 600, step=60)
     assert sim.call_log == [] and "SIM" in runner.reason
 
 
 async def test_a_salespersons_daily_cap_counts_every_call_they_made_today(make_user, actor_for, files_dir) -> None:
-    uid = await make_user("capped")
-    actor = await actor_for(uid)
-    sim = make_sim()
-    sim.callees.add("1390000*", Callee.busy())
-    dev = await add_device(sim)
-    rec = await add_recording(uid)
-    config = {**ALWAYS, "retry": {}, "user_max_per_day": 3}
-    first = await campaigns.create(actor, CampaignIn(name="上午", numbers=NUMBERS[:2], recording_id=rec,
-                                                     devices=[DeviceSpec(device=dev)], config=config))
-    await campaigns.transition(actor, first.id, "start")
-    assert (await _run(first.id, sim, 300)).finished and len(sim.call_log) == 2
-    second = await campaigns.create(actor, CampaignIn(name="下午", numbers=NUMBERS[2:], recording_id=rec,
-                                                      devices=[DeviceSpec(device=dev)], config=config))
-    await campaigns.transition(actor, second.id, "start")
-    runner = await _run(second.id, sim, 600, step=60)
+    _, actor, sim, dev, rec = await busy_caller(make_user, actor_for, "capped")
+    first = await make_campaign(actor, sim, dev, rec, numbers=NUMBERS[:2], user_max_per_day=3)
+    assert (await _run(first, sim, 300)).finished and len(sim.call_log) == 2
+    second = await make_campaign(actor, sim, dev, rec, numbers=NUMBERS[2:], user_max_per_day=3)
+    runner = await _run(second, sim, 600, step=60)
     assert len(sim.call_log) == 3  # 2 in the morning + 1: the salesperson's cap is per day, not per campaign
     assert runner.reason.startswith("今日外呼已达上限，01月02日 00:00 起继续外呼")  # said, not a silent 进行中
 
@@ -227,12 +206,7 @@ async def test_a_resumed_campaign_counts_calls_made_to_its_numbers_while_it_was_
                                                                                      files_dir) -> None:
     import datetime as dt
 
-    uid = await make_user("resumer")
-    actor = await actor_for(uid)
-    sim = make_sim()
-    sim.callees.add("1390000*", Callee.busy())
-    dev = await add_device(sim)
-    rec = await add_recording(uid)
+    uid, actor, sim, dev, rec = await busy_caller(make_user, actor_for, "resumer")
     cid = await make_campaign(actor, sim, dev, rec)
     async with open_box(sim) as box, anyio.create_task_group() as tg:
         runner = CampaignRunner(cid, {sim.name: box}, clock=sim.clock.now, tick=0.5)
