@@ -25,6 +25,7 @@ from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStre
 from core.customers.phones import display, national_digits
 from drivers.ev_fwt785 import Box, BoxError, CallError, NotSupported, SlotError
 from drivers.ev_fwt785 import events as ev
+from drivers.ev_fwt785.info import csq_to_dbm
 from plugins.dialer import files, recording_store, store
 from plugins.dialer.engine import EngineState, step
 from plugins.dialer.engine import io as i
@@ -407,7 +408,7 @@ class CampaignRunner:
                  "talk_min": round(s.day_talk_s / 60, 1), "max_talk_min": s.limits.max_talk_minutes_per_day,
                  "month_talk_min": round(s.month_talk_s / 60, 1),
                  "max_month_talk_min": s.limits.max_talk_minutes_per_month,
-                 "signal": s.signal, "dbm": -113 + 2 * s.signal if s.signal is not None and s.signal <= 31 else None,
+                 "signal": s.signal, "dbm": csq_to_dbm(s.signal) if s.signal is not None else None,
                  "blocked": s.blocked, "locked": s.locked_manual or bool(s.locked_until and s.locked_until > now),
                  "reason": s.lock_reason} for s in state.sims.values()]
         upcoming = [display(state.numbers[n].e164) for n in state.queue if state.numbers[n].status == "pending"][:5]
