@@ -58,6 +58,7 @@ LABEL_SOURCES: list[tuple[str, str]] = [
     ("plugins.dialer.campaigns", "STATUS_ZH"),  # campaigns.html, console.html, pages.py: _(statuses.get(…))
     ("plugins.dialer.pages", "MODES"),  # campaigns.html, console.html: _(v), _(modes.get(…))
     ("plugins.dialer.pages", "LINE_STATES"),  # the live console's words (pages._console_text)
+    ("plugins.dialer.pages", "CALL_TYPES"),  # dial.html: _(t); _calls_table.html: _(k.call_type)
     ("plugins.dialer.pages", "AGENT_STATES"),  # the live console's words (pages._console_text)
     ("plugins.dialer.pages", "DIMS"),  # stats.html: _(label), _(dims[by])
     ("plugins.dialer.calls", "CAUSES"),  # _calls_table.html: _(causes.get(…))
